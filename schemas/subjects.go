@@ -1,0 +1,57 @@
+package schemas
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Stream, bucket and subject names shared by every component. A consumer in another language needs only
+// these and the types in this package.
+const (
+	// RawStream is the durable log of raw events, the system of record.
+	RawStream = "FACT_RAW"
+	// ActivityStream holds enriched FILE_ACTIVITY events.
+	ActivityStream = "FACT_ACTIVITY"
+	// LeaseBucket is the KV bucket of partition leases.
+	LeaseBucket = "FACT_LEASES"
+	// SnapshotBucket is the object store of partition snapshots.
+	SnapshotBucket = "FACT_SNAPSHOTS"
+
+	// IngestPrefix is where sensors publish: fact.in.<host>.<dev>.
+	IngestPrefix = "fact.in"
+	// RawPrefix is where FACT_RAW stores events: fact.raw.<partition>.<host>.<dev>.
+	RawPrefix = "fact.raw"
+	// ActivityPrefix is where enriched events go: fact.activity.<host>.<type>.
+	ActivityPrefix = "fact.activity"
+	// ControlPrefix addresses one sensor: fact.ctl.<host>.<verb>.
+	ControlPrefix = "fact.ctl"
+
+	// DefaultPartitions is the number of virtual partitions of FACT_RAW.
+	DefaultPartitions = 64
+)
+
+// IngestSubject is the subject a sensor publishes a batch of host's events on filesystem dev to.
+func IngestSubject(host string, dev uint64) string {
+	return IngestPrefix + "." + host + "." + strconv.FormatUint(dev, 10)
+}
+
+// RawTransform returns the FACT_RAW subject transform (source, destination) that spreads
+// fact.in.<host>.<dev> over n partitions by hashing host and dev.
+func RawTransform(n int) (src, dest string) {
+	return IngestPrefix + ".*.*", fmt.Sprintf("%s.{{partition(%d,1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}", RawPrefix, n)
+}
+
+// RawPartitionFilter is the FACT_RAW subject filter that selects one partition.
+func RawPartitionFilter(partition int) string {
+	return RawPrefix + "." + strconv.Itoa(partition) + ".>"
+}
+
+// ActivitySubject is the subject of enriched events of one type from one host.
+func ActivitySubject(host, typ string) string {
+	return ActivityPrefix + "." + host + "." + typ
+}
+
+// ControlSubject is the subject a sensor on host answers verb (rescan, status) on.
+func ControlSubject(host, verb string) string {
+	return ControlPrefix + "." + host + "." + verb
+}
