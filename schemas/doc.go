@@ -1,5 +1,12 @@
 // Package schemas owns the data on the wire: the raw events a sensor publishes, the enriched FILE_ACTIVITY
 // events a resolver publishes, their msgpack and JSON encodings and versions, and the names of streams,
-// buckets and subjects. It is the one place a consumer reads to understand the data. Its types are plain
-// values; encoders and decoders hold no shared state and are safe for concurrent use.
+// buckets and subjects. It is the one place a consumer reads to understand the data; README.md describes
+// the raw format for consumers in other languages.
+//
+// Raw events travel in a Batch, encoded by EncodeBatch as a msgpack array whose events are arrays laid
+// out per Kind. DecodeBatch never panics on bad input: it returns a *DecodeError wrapping
+// ErrUnknownVersion, ErrUnknownKind or ErrMalformed.
+//
+// Its types are plain values; encoders and decoders hold no shared state and are safe for concurrent use
+// on distinct values. A Batch being decoded into must not be used by another goroutine.
 package schemas
