@@ -70,7 +70,7 @@ var (
 	process = []field{fPid, fTgid, fProcUID, fProcGID, fLoginUID, fComm, fProcStart, fCgroupID, fMntNS}
 )
 
-func fileLayout(specific ...field) []field   { return join(header, file, process, specific) }
+func fileLayout(specific ...field) []field    { return join(header, file, process, specific) }
 func processLayout(specific ...field) []field { return join(header, process, specific) }
 func scanLayout(specific ...field) []field    { return join(header, specific) }
 
