@@ -1,0 +1,217 @@
+package vm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Index and lock file names inside the cache directory.
+const (
+	indexFile = "index.json"
+	lockName  = "lock"
+)
+
+// Kernel is a Debian kernel unpacked in the cache.
+type Kernel struct {
+	// Series is what was asked for, e.g. "6.1".
+	Series string `json:"series"`
+	// Package is the Debian package it came from, e.g. "linux-image-6.1.0-56-cloud-amd64-unsigned".
+	Package string `json:"package"`
+	// Release is the kernel's release (uname -r), e.g. "6.1.0-56-cloud-amd64".
+	Release string `json:"release"`
+	// Vmlinuz is the kernel image.
+	Vmlinuz string `json:"vmlinuz"`
+	// ModulesDir is its lib/modules/<release> directory.
+	ModulesDir string `json:"modules_dir"`
+	// Fetched is when the package was downloaded.
+	Fetched time.Time `json:"fetched"`
+}
+
+// ErrNoKernel means apt knows no package for the series.
+var ErrNoKernel = errors.New("no Debian kernel package for this series")
+
+var seriesRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+// EnsureKernel returns the cached kernel of a series ("6.1", "6.12"), fetching the newest matching
+// linux-image-*-cloud-amd64-unsigned package with apt first if the cache has none. Once cached, a series
+// keeps its kernel, without asking apt, until the cache entry is removed; Kernel.Package tells which ran.
+func EnsureKernel(ctx context.Context, series string) (Kernel, error) {
+	if !seriesRE.MatchString(series) {
+		return Kernel{}, fmt.Errorf("ensuring kernel: series %q is not like 6.1", series)
+	}
+	dir, err := CacheDir()
+	if err != nil {
+		return Kernel{}, err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, lockName))
+	if err != nil {
+		return Kernel{}, err
+	}
+	defer unlock()
+	if k, ok := cachedKernel(dir, series); ok {
+		return k, nil
+	}
+	k, err := fetchKernel(ctx, dir, series)
+	if err != nil {
+		return Kernel{}, fmt.Errorf("fetching kernel %s: %w", series, err)
+	}
+	if err := recordKernel(dir, k); err != nil {
+		return Kernel{}, err
+	}
+	return k, nil
+}
+
+func readIndex(dir string) map[string]Kernel {
+	index := map[string]Kernel{}
+	b, err := os.ReadFile(filepath.Join(dir, indexFile))
+	if err != nil {
+		return index
+	}
+	if err := json.Unmarshal(b, &index); err != nil {
+		return map[string]Kernel{} // a broken index only costs a fetch
+	}
+	return index
+}
+
+func cachedKernel(dir, series string) (Kernel, bool) {
+	k, ok := readIndex(dir)[series]
+	if !ok {
+		return Kernel{}, false
+	}
+	if _, err := os.Stat(k.Vmlinuz); err != nil {
+		return Kernel{}, false
+	}
+	return k, true
+}
+
+func recordKernel(dir string, k Kernel) error {
+	index := readIndex(dir)
+	index[k.Series] = k
+	b, err := json.MarshalIndent(index, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding kernel index: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, indexFile), b)
+}
+
+func fetchKernel(ctx context.Context, dir, series string) (Kernel, error) {
+	pkg, err := newestPackage(ctx, series)
+	if err != nil {
+		return Kernel{}, err
+	}
+	tmp, err := os.MkdirTemp(dir, ".fetch-*")
+	if err != nil {
+		return Kernel{}, fmt.Errorf("creating download directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	root := filepath.Join(tmp, "root")
+	if err := downloadAndUnpack(ctx, tmp, pkg, root); err != nil {
+		return Kernel{}, err
+	}
+	final := filepath.Join(dir, pkg)
+	if err := os.RemoveAll(final); err != nil {
+		return Kernel{}, fmt.Errorf("clearing %s: %w", final, err)
+	}
+	if err := os.Rename(root, final); err != nil {
+		return Kernel{}, fmt.Errorf("moving kernel into the cache: %w", err)
+	}
+	return describeKernel(series, pkg, final)
+}
+
+func downloadAndUnpack(ctx context.Context, tmp, pkg, root string) error {
+	if _, err := command(ctx, tmp, "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", pkg); err != nil {
+		return err
+	}
+	debs, err := filepath.Glob(filepath.Join(tmp, "*.deb"))
+	if err != nil || len(debs) != 1 {
+		return fmt.Errorf("finding the downloaded %s: %d files, %v", pkg, len(debs), err)
+	}
+	if _, err := command(ctx, tmp, "dpkg", "-x", debs[0], root); err != nil {
+		return err
+	}
+	return nil
+}
+
+// describeKernel finds the image and the modules of an unpacked kernel package.
+func describeKernel(series, pkg, root string) (Kernel, error) {
+	images, err := filepath.Glob(filepath.Join(root, "boot", "vmlinuz-*"))
+	if err != nil || len(images) != 1 {
+		return Kernel{}, fmt.Errorf("finding vmlinuz in %s: %d files, %v", pkg, len(images), err)
+	}
+	release := strings.TrimPrefix(filepath.Base(images[0]), "vmlinuz-")
+	return Kernel{
+		Series:     series,
+		Package:    pkg,
+		Release:    release,
+		Vmlinuz:    images[0],
+		ModulesDir: filepath.Join(root, "lib", "modules", release),
+		Fetched:    time.Now().UTC(),
+	}, nil
+}
+
+// newestPackage asks apt for the series' cloud kernels, updating the package lists once if it knows none.
+func newestPackage(ctx context.Context, series string) (string, error) {
+	names, err := searchPackages(ctx, series)
+	if err != nil {
+		return "", err
+	}
+	if len(names) == 0 {
+		if _, err := command(ctx, "", "apt-get", "update", "-q"); err != nil {
+			return "", err
+		}
+		if names, err = searchPackages(ctx, series); err != nil {
+			return "", err
+		}
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("searching apt for %s: %w", series, ErrNoKernel)
+	}
+	return newest(names), nil
+}
+
+func packagePattern(series string) string {
+	return `^linux-image-` + regexp.QuoteMeta(series) + `\.[0-9][^ ]*-cloud-amd64-unsigned$`
+}
+
+func searchPackages(ctx context.Context, series string) ([]string, error) {
+	pattern := packagePattern(series)
+	out, err := command(ctx, "", "apt-cache", "search", "--names-only", pattern)
+	if err != nil {
+		return nil, err
+	}
+	return matchPackages(out, regexp.MustCompile(pattern)), nil
+}
+
+// matchPackages picks the names matching re from apt-cache search output ("name - description").
+func matchPackages(out string, re *regexp.Regexp) []string {
+	var names []string
+	for line := range strings.Lines(out) {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if re.MatchString(name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// command runs a program and returns its stdout; the error carries its stderr.
+func command(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}

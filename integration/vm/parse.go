@@ -1,0 +1,102 @@
+package vm
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Status is how a test in the VM ended.
+type Status string
+
+// Statuses of a test.
+const (
+	StatusPass Status = "pass"
+	StatusFail Status = "fail"
+	StatusSkip Status = "skip"
+	// StatusUnfinished: the test started but printed no result (the binary or the VM died).
+	StatusUnfinished Status = "unfinished"
+)
+
+// TestResult is one top-level test of the binary run in the VM.
+type TestResult struct {
+	Name    string
+	Status  Status
+	Elapsed time.Duration
+	// Output is every line the test and its subtests printed, the framing lines of subtests included.
+	Output []string
+}
+
+var (
+	// "=== RUN   TestX", "=== CONT  TestX", "=== PAUSE TestX", "=== NAME  TestX"
+	frameRE = regexp.MustCompile(`^=== (RUN|CONT|PAUSE|NAME)\s+(\S+)\s*$`)
+	// "--- PASS: TestX (0.01s)", indented for subtests
+	resultRE = regexp.MustCompile(`^(\s*)--- (PASS|FAIL|SKIP): (\S+) \(([0-9.]+)s\)\s*$`)
+)
+
+// summaryLines are what the testing package prints after all tests; they belong to no test.
+var summaryLines = map[string]bool{"PASS": true, "FAIL": true, "testing: warning: no tests to run": true}
+
+// testParser reads the output of a test binary run with -test.v, line by line.
+type testParser struct {
+	tests   []*TestResult
+	byName  map[string]*TestResult
+	current *TestResult
+	other   []string // lines that belong to no test
+}
+
+// parseTestOutput splits `-test.v` output into top-level tests, with everything else in other.
+func parseTestOutput(lines []string) (tests []TestResult, other []string) {
+	p := &testParser{byName: map[string]*TestResult{}}
+	for _, l := range lines {
+		p.line(strings.TrimRight(l, "\r"))
+	}
+	for _, t := range p.tests {
+		tests = append(tests, *t)
+	}
+	return tests, p.other
+}
+
+func (p *testParser) line(l string) {
+	if m := frameRE.FindStringSubmatch(l); m != nil {
+		p.current = p.test(m[2])
+		if strings.Contains(m[2], "/") {
+			p.current.Output = append(p.current.Output, l)
+		}
+		return
+	}
+	if m := resultRE.FindStringSubmatch(l); m != nil {
+		p.result(l, m[2], m[3], m[4])
+		return
+	}
+	if summaryLines[l] || p.current == nil {
+		p.other = append(p.other, l)
+		return
+	}
+	p.current.Output = append(p.current.Output, l)
+}
+
+// test returns the top-level test a (sub)test name belongs to, creating it on first sight.
+func (p *testParser) test(name string) *TestResult {
+	top, _, _ := strings.Cut(name, "/")
+	t, ok := p.byName[top]
+	if !ok {
+		t = &TestResult{Name: top, Status: StatusUnfinished}
+		p.byName[top] = t
+		p.tests = append(p.tests, t)
+	}
+	return t
+}
+
+func (p *testParser) result(l, status, name, secs string) {
+	t := p.test(name)
+	p.current = t
+	if strings.Contains(name, "/") {
+		t.Output = append(t.Output, l)
+		return
+	}
+	t.Status = map[string]Status{"PASS": StatusPass, "FAIL": StatusFail, "SKIP": StatusSkip}[status]
+	if d, err := time.ParseDuration(secs + "s"); err == nil {
+		t.Elapsed = d
+	}
+}

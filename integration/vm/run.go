@@ -1,0 +1,93 @@
+package vm
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envKernels chooses the kernel series the VM tests boot, e.g. "6.1,6.12".
+const envKernels = "FACTSTREAM_VM_KERNELS"
+
+// DefaultSeries are the kernel series booted when FACTSTREAM_VM_KERNELS is unset.
+const DefaultSeries = "6.1,6.12"
+
+// deadlineMargin is kept free before the test binary's own deadline so that a timed-out VM is reported
+// rather than the whole binary panicking.
+const deadlineMargin = 30 * time.Second
+
+// Series returns the kernel series to test: FACTSTREAM_VM_KERNELS, else DefaultSeries.
+func Series() []string {
+	v := os.Getenv(envKernels)
+	if strings.TrimSpace(v) == "" {
+		v = DefaultSeries
+	}
+	var series []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			series = append(series, s)
+		}
+	}
+	return series
+}
+
+// Run boots k with opts (see Boot) and reports every top-level test of the VM as a subtest of t: a failed
+// test fails, a skipped one skips with its reason, each with its output logged. A VM that ends without the
+// program's exit fails t with the end of the kernel console. It logs the kernel package and the times,
+// and returns the Result for callers that report more.
+func Run(t *testing.T, k Kernel, opts Options) Result {
+	t.Helper()
+	opts = opts.withDefaults()
+	if d, ok := t.Deadline(); ok && time.Until(d)-deadlineMargin < opts.Timeout {
+		opts.Timeout = max(time.Until(d)-deadlineMargin, time.Second)
+	}
+	t.Logf("kernel %s from %s", k.Release, k.Package)
+	res, err := Boot(t.Context(), k, opts)
+	t.Logf("kernel %s: boot to init %v, VM total %v, exit code %d (reported: %v)",
+		k.Release, res.Boot.Round(time.Millisecond), res.Total.Round(time.Millisecond), res.ExitCode, res.Exited)
+	if len(res.InitLog) > 0 {
+		t.Logf("init:\n%s", strings.Join(res.InitLog, "\n"))
+	}
+	report(t, res)
+	if err != nil {
+		t.Errorf("%v\nlast lines of the kernel console:\n%s", err, strings.Join(res.Console, "\n"))
+	}
+	return res
+}
+
+// report turns the VM's tests into subtests of t and fails t for a failure outside any test.
+func report(t *testing.T, res Result) {
+	t.Helper()
+	failed := false
+	for _, tr := range res.Tests {
+		failed = failed || tr.Status == StatusFail || tr.Status == StatusUnfinished
+		t.Run(tr.Name, func(t *testing.T) { reportTest(t, tr) })
+	}
+	if res.Exited && res.ExitCode != 0 && !failed {
+		t.Errorf("the test binary exited with %d and no test failed; its other output:\n%s",
+			res.ExitCode, strings.Join(res.Other, "\n"))
+	}
+}
+
+func reportTest(t *testing.T, tr TestResult) {
+	out := tr.Output
+	if tr.Status == StatusSkip && len(out) > 0 {
+		// The skip reason is the test's last line; the rest is logged as usual.
+		defer t.Skip(strings.TrimSpace(out[len(out)-1]))
+		out = out[:len(out)-1]
+	}
+	if len(out) > 0 {
+		t.Logf("in the VM (%v):\n%s", tr.Elapsed, strings.Join(out, "\n"))
+	}
+	switch tr.Status {
+	case StatusFail:
+		t.Fail()
+	case StatusSkip:
+		if len(tr.Output) == 0 {
+			t.SkipNow()
+		}
+	case StatusUnfinished:
+		t.Error("no result: the test binary or the VM stopped while this test ran")
+	}
+}

@@ -1,0 +1,93 @@
+package vm
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const samplePackage = "github.com/factstream/factstream/integration/vm/internal/sample"
+
+// selfTestSeries is the kernel the self-test boots: the first configured series.
+func selfTestSeries() string { return Series()[0] }
+
+// TestHarnessReportsEachOutcome boots the sample tests with their failure switched on and checks that a
+// pass, a skip and a failure each come back, so the harness is shown able to fail.
+func TestHarnessReportsEachOutcome(t *testing.T) {
+	k := ensureKernel(t, selfTestSeries())
+	bin := BuildTestBinary(t, samplePackage)
+	res, err := Boot(t.Context(), k, Options{
+		Binary: bin, Args: []string{"-test.v"}, Env: []string{"FACTSTREAM_SAMPLE_FAIL=1"}, Timeout: 3 * time.Minute,
+	})
+	t.Logf("kernel %s (%s): boot %v, total %v", k.Release, k.Package, res.Boot, res.Total)
+	if err != nil {
+		t.Fatalf("booting: %v\nconsole:\n%s", err, strings.Join(res.Console, "\n"))
+	}
+	want := map[string]Status{
+		"TestPasses": StatusPass, "TestSkips": StatusSkip, "TestFails": StatusFail,
+		"TestLSMListed": StatusPass, "TestCrash": StatusSkip,
+	}
+	got := map[string]Status{}
+	for _, tr := range res.Tests {
+		got[tr.Name] = tr.Status
+	}
+	for name, status := range want {
+		if got[name] != status {
+			t.Errorf("%s: got %q, want %q", name, got[name], status)
+		}
+	}
+	if !res.Exited || res.ExitCode != 1 || !res.Failed() {
+		t.Errorf("exit: reported %v, code %d, failed %v; want reported, 1, failed", res.Exited, res.ExitCode, res.Failed())
+	}
+	if res.Boot <= 0 || res.Boot > res.Total {
+		t.Errorf("boot time %v, total %v: want 0 < boot <= total", res.Boot, res.Total)
+	}
+}
+
+// TestHarnessNoticesKernelPanic crashes the guest kernel from a test and expects ErrNoExit with the
+// panic on the console.
+func TestHarnessNoticesKernelPanic(t *testing.T) {
+	k := ensureKernel(t, selfTestSeries())
+	bin := BuildTestBinary(t, samplePackage)
+	res, err := Boot(t.Context(), k, Options{
+		Binary: bin, Args: []string{"-test.v", "-test.run=TestCrash"}, Env: []string{"FACTSTREAM_SAMPLE_CRASH=1"},
+		Timeout: 3 * time.Minute,
+	})
+	if !errors.Is(err, ErrNoExit) {
+		t.Fatalf("got error %v, want ErrNoExit", err)
+	}
+	console := strings.Join(res.Console, "\n")
+	if !strings.Contains(console, "Kernel panic") {
+		t.Errorf("console does not show the panic:\n%s", console)
+	}
+	if len(res.Tests) != 1 || res.Tests[0].Status != StatusUnfinished {
+		t.Errorf("tests: got %+v, want TestCrash unfinished", res.Tests)
+	}
+}
+
+// TestSample runs the sample tests through Run, the way probe tests are run, without the failure.
+func TestSample(t *testing.T) {
+	k := ensureKernel(t, selfTestSeries())
+	bin := BuildTestBinary(t, samplePackage)
+	Run(t, k, Options{Binary: bin, Args: []string{"-test.v"}, Modules: []string{"overlay"}, Timeout: 3 * time.Minute})
+}
+
+// ensureKernel fetches a kernel for a test, skipping where apt cannot be used.
+func ensureKernel(t *testing.T, series string) Kernel {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots a VM; not with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("fetching kernels with apt needs root")
+	}
+	start := time.Now()
+	k, err := EnsureKernel(t.Context(), series)
+	if err != nil {
+		t.Fatalf("ensuring kernel %s: %v", series, err)
+	}
+	t.Logf("kernel %s: %s in %v", series, k.Package, time.Since(start).Round(time.Millisecond))
+	return k
+}
