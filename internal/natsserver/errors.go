@@ -1,0 +1,17 @@
+package natsserver
+
+import "errors"
+
+// Sentinel errors returned by this package, wrapped with what was being done; test with errors.Is.
+var (
+	// ErrNoStoreDir means Config.StoreDir is empty; JetStream needs a directory for its file store.
+	ErrNoStoreDir = errors.New("store directory is required")
+	// ErrInvalidPort means Config.Port is outside -1..65535.
+	ErrInvalidPort = errors.New("port must be -1 (random), 0 (default 4222) or 1..65535")
+	// ErrNotReady means the server did not accept connections within Config.ReadyTimeout.
+	ErrNotReady = errors.New("server not ready for connections")
+	// ErrServerFatal means the server reported a fatal error while starting (it logs it, we return it).
+	ErrServerFatal = errors.New("server failed")
+	// ErrNoJetStream means the server started but JetStream is not enabled.
+	ErrNoJetStream = errors.New("jetstream not enabled")
+)
