@@ -1,6 +1,6 @@
 module github.com/factstream/factstream
 
-go 1.26
+go 1.26.4
 
 tool (
 	github.com/cilium/ebpf/cmd/bpf2go

@@ -1,0 +1,85 @@
+package bpf
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
+
+// HookCounters are one hook's counters, summed over CPUs.
+type HookCounters struct {
+	Total          uint64 // calls
+	Added          uint64 // records written to the ring buffer
+	Ignored        uint64 // calls about files that are not monitored
+	Error          uint64 // calls that could not be handled
+	RingbufferFull uint64 // records lost because the ring buffer was full
+	Mkdir          uint64 // d_instantiate: mkdir completions
+	Symlink        uint64 // d_instantiate: symlink completions
+	Mknod          uint64 // d_instantiate: mknod completions
+}
+
+// Counters are every hook's counters, by hook name (the name of the hook it counts, e.g. "path_mkdir").
+type Counters map[string]HookCounters
+
+// hookNames names the hooks of enum hook.
+var hookNames = map[lsmHook]string{
+	lsmHookHOOK_FILE_OPEN:          "file_open",
+	lsmHookHOOK_PATH_MKDIR:         "path_mkdir",
+	lsmHookHOOK_PATH_MKNOD:         "path_mknod",
+	lsmHookHOOK_D_INSTANTIATE:      "d_instantiate",
+	lsmHookHOOK_PATH_SYMLINK:       "path_symlink",
+	lsmHookHOOK_PATH_LINK:          "path_link",
+	lsmHookHOOK_PATH_UNLINK:        "path_unlink",
+	lsmHookHOOK_PATH_RMDIR:         "path_rmdir",
+	lsmHookHOOK_PATH_RENAME:        "path_rename",
+	lsmHookHOOK_PATH_CHMOD:         "path_chmod",
+	lsmHookHOOK_PATH_CHOWN:         "path_chown",
+	lsmHookHOOK_INODE_SETXATTR:     "inode_setxattr",
+	lsmHookHOOK_INODE_REMOVEXATTR:  "inode_removexattr",
+	lsmHookHOOK_INODE_SET_ACL:      "inode_set_acl",
+	lsmHookHOOK_SB_MOUNT:           "sb_mount",
+	lsmHookHOOK_SB_UMOUNT:          "sb_umount",
+	lsmHookHOOK_MOVE_MOUNT:         "move_mount",
+	lsmHookHOOK_SCHED_PROCESS_EXEC: "sched_process_exec",
+	lsmHookHOOK_SCHED_PROCESS_FORK: "sched_process_fork",
+	lsmHookHOOK_SCHED_PROCESS_EXIT: "sched_process_exit",
+}
+
+// readCounters sums the per-CPU counters of every named hook.
+func readCounters(m *ebpf.Map) (Counters, error) {
+	out := make(Counters, len(hookNames))
+	var perCPU []uint64
+	for hook, name := range hookNames {
+		var c [lsmCounterCOUNTER_MAX]uint64
+		for i := range c {
+			key := uint32(hook)*uint32(lsmCounterCOUNTER_MAX) + uint32(i)
+			if err := m.Lookup(key, &perCPU); err != nil {
+				return nil, fmt.Errorf("read counter %s/%d: %w", name, i, err)
+			}
+			for _, v := range perCPU {
+				c[i] += v
+			}
+		}
+		out[name] = HookCounters{
+			Total: c[lsmCounterCOUNTER_TOTAL], Added: c[lsmCounterCOUNTER_ADDED],
+			Ignored: c[lsmCounterCOUNTER_IGNORED], Error: c[lsmCounterCOUNTER_ERROR],
+			RingbufferFull: c[lsmCounterCOUNTER_RINGBUFFER_FULL], Mkdir: c[lsmCounterCOUNTER_MKDIR],
+			Symlink: c[lsmCounterCOUNTER_SYMLINK], Mknod: c[lsmCounterCOUNTER_MKNOD],
+		}
+	}
+	return out, nil
+}
+
+// Sub returns c minus before, hook by hook: what happened between two readings.
+func (c Counters) Sub(before Counters) Counters {
+	out := make(Counters, len(c))
+	for name, v := range c {
+		b := before[name]
+		out[name] = HookCounters{
+			Total: v.Total - b.Total, Added: v.Added - b.Added, Ignored: v.Ignored - b.Ignored,
+			Error: v.Error - b.Error, RingbufferFull: v.RingbufferFull - b.RingbufferFull,
+			Mkdir: v.Mkdir - b.Mkdir, Symlink: v.Symlink - b.Symlink, Mknod: v.Mknod - b.Mknod,
+		}
+	}
+	return out
+}

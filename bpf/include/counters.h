@@ -1,0 +1,59 @@
+/* counters.h: per-hook counters in a per-CPU array, indexed by hook and counter. User space sums the CPUs and
+ * names each counter after its hook. */
+#pragma once
+
+#include "common.h"
+
+/* hook: every program that counts, one value each. Names mirror the hooks. */
+enum hook {
+	HOOK_FILE_OPEN,
+	HOOK_PATH_MKDIR,
+	HOOK_PATH_MKNOD,
+	HOOK_D_INSTANTIATE,
+	HOOK_PATH_SYMLINK,
+	HOOK_PATH_LINK,
+	HOOK_PATH_UNLINK,
+	HOOK_PATH_RMDIR,
+	HOOK_PATH_RENAME,
+	HOOK_PATH_CHMOD,
+	HOOK_PATH_CHOWN,
+	HOOK_INODE_SETXATTR,
+	HOOK_INODE_REMOVEXATTR,
+	HOOK_INODE_SET_ACL,
+	HOOK_SB_MOUNT,
+	HOOK_SB_UMOUNT,
+	HOOK_MOVE_MOUNT,
+	HOOK_SCHED_PROCESS_EXEC,
+	HOOK_SCHED_PROCESS_FORK,
+	HOOK_SCHED_PROCESS_EXIT,
+	HOOK_MAX = 48, /* room for the tracepoint set's hooks */
+};
+
+/* counter: what happened to one call of a hook. */
+enum counter {
+	COUNTER_TOTAL,           /* calls */
+	COUNTER_ADDED,           /* records written to the ring buffer */
+	COUNTER_IGNORED,         /* calls on files that are not monitored */
+	COUNTER_ERROR,           /* calls that could not be handled (e.g. a missing inode) */
+	COUNTER_RINGBUFFER_FULL, /* records lost because the ring buffer had no room */
+	COUNTER_MKDIR,           /* d_instantiate: mkdir completions */
+	COUNTER_SYMLINK,         /* d_instantiate: symlink completions */
+	COUNTER_MKNOD,           /* d_instantiate: mknod completions */
+	COUNTER_MAX,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOOK_MAX * COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(enum hook hook, enum counter c)
+{
+	__u32 idx = (__u32)hook * COUNTER_MAX + (__u32)c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}

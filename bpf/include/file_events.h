@@ -1,0 +1,127 @@
+/* file_events.h: what every file hook does with the file it is about: identify it, decide whether it is
+ * monitored (cheap maps first, the path only when needed), and write the record. Include after defining
+ * PROBE_SET. */
+#pragma once
+
+#include "common.h"
+#include "events.h"
+#include "inode_set.h"
+#include "path.h"
+#include "process.h"
+
+/* target is one file a hook is about. */
+struct target {
+	struct dentry *dentry;
+	struct vfsmount *mnt; /* 0 where the hook gives no mount: no path can be read */
+	__u64 ino;
+	__u64 parent_ino;
+	__u32 dev;
+	__u32 mode;
+	__u32 path_start;
+	__u32 path_len;
+	__u8 monitored;
+	__u8 flags;
+};
+
+/* target_init identifies dentry (positive or not yet) under mount mnt. */
+static __always_inline void target_init(struct target *t, struct dentry *dentry, struct vfsmount *mnt)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->dentry = dentry;
+	t->mnt = mnt;
+	t->parent_ino = BPF_CORE_READ(dir, i_ino);
+	if (inode) {
+		t->dev = inode_dev(inode);
+		t->ino = BPF_CORE_READ(inode, i_ino);
+		t->mode = BPF_CORE_READ(inode, i_mode);
+	} else {
+		t->dev = inode_dev(dir);
+	}
+}
+
+/* target_path reads the target's path into path_scratch (once). */
+static __always_inline void target_path(struct target *t)
+{
+	if (t->mnt && !t->path_len)
+		t->path_start = read_path(t->dentry, t->mnt, &t->path_len, &t->flags);
+}
+
+/* target_decide sets and returns why the target is monitored. */
+static __always_inline __u8 target_decide(struct target *t)
+{
+	t->monitored = decide_by_inode(t->dev, t->ino, t->parent_ino);
+	if (t->monitored == NOT_MONITORED && t->mnt && may_match_path()) {
+		target_path(t);
+		if (prefix_match(t->path_start, t->path_len))
+			t->monitored = MONITORED_BY_PATH;
+	}
+	return t->monitored;
+}
+
+/* begin_record starts a record about t and writes its name; it returns 0 when there is no buffer. The
+ * offset of the next variable part is in *off. */
+static __always_inline struct scratch *begin_record(struct target *t, __u8 kind, __u16 ext_len, __u32 *off)
+{
+	struct scratch *s = start_record(kind, PROBE_SET, ext_len);
+	struct event_hdr *h;
+
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	h->monitored = t->monitored;
+	h->flags = t->flags;
+	h->dev = t->dev;
+	h->ino = t->ino;
+	h->parent_ino = t->parent_ino;
+	h->mode = t->mode;
+	*off = sizeof(*h) + ext_len;
+	h->name_len = append_qstr(s, *off, t->dentry);
+	*off += h->name_len;
+	return s;
+}
+
+/* end_record appends the path where the record needs one (matched by path) and submits it. The path is read
+ * again here: deciding about another file may have reused the path buffer. */
+static __always_inline void end_record(struct scratch *s, struct target *t, __u32 off, enum hook hook)
+{
+	struct event_hdr *h = (void *)s->buf;
+	__u32 start, len = 0;
+	__u8 flags = 0;
+
+	if (t->mnt && (t->monitored == MONITORED_BY_PATH || (t->flags & FLAG_PATH_IS_OLD))) {
+		start = read_path(t->dentry, t->mnt, &len, &flags);
+		h->flags |= flags;
+		h->path_len = append_path(s, off, start, len);
+	}
+	submit(s, hook);
+}
+
+/* simple_event reports t with no kind-specific part and no second name. */
+static __always_inline void simple_event(struct target *t, __u8 kind, enum hook hook)
+{
+	__u32 off;
+	struct scratch *s = begin_record(t, kind, 0, &off);
+
+	if (s)
+		end_record(s, t, off, hook);
+}
+
+/* set_name2 appends a kernel string as the record's second name. */
+static __always_inline void set_name2_kstr(struct scratch *s, __u32 *off, const char *str)
+{
+	struct event_hdr *h = (void *)s->buf;
+
+	h->name2_len = append_kstr(s, *off, str);
+	*off += h->name2_len;
+}
+
+static __always_inline void set_name2_dentry(struct scratch *s, __u32 *off, struct dentry *d)
+{
+	struct event_hdr *h = (void *)s->buf;
+
+	h->name2_len = append_qstr(s, *off, d);
+	*off += h->name2_len;
+}

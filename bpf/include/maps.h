@@ -1,0 +1,63 @@
+/* maps.h: the maps every probe set shares: the ring buffer, per-CPU scratch space, the sequence counter, the
+ * per-hook counters and the runtime settings user space changes while the probes run. */
+#pragma once
+
+#include "common.h"
+
+/* Sizes are defaults; the loader sets max_entries from its options before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* One record is assembled here, then copied into the ring buffer with its exact size. */
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} record_scratch SEC(".maps");
+
+/* Paths are written here backwards while walking dentries, and the trie key is built here too. */
+struct path_scratch {
+	__u8 buf[2 * (PATH_MASK + 1)];
+	struct {
+		__u32 prefixlen;
+		__u8 data[PREFIX_MAX_LEN + 1];
+	} key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+/* The sequence number of every record, global so that user space sees a gap wherever a record was lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sequence SEC(".maps");
+
+static __always_inline __u64 next_seq(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&sequence, &zero);
+
+	if (!seq)
+		return 0;
+	return __sync_fetch_and_add(seq, 1) + 1;
+}
+
+/* Runtime settings, written by user space through the object's .bss. */
+volatile __u32 prefix_count; /* entries in the prefix trie; 0 skips building paths at all */
+
+/* Load-time settings, set on the spec before load. */
+const volatile __u32 host_mntns = 0; /* match path prefixes only for tasks in this mount namespace (0: all) */

@@ -1,0 +1,57 @@
+/* process.h: the acting process's identity, copied into every record, and what exec/fork/exit events add. */
+#pragma once
+
+#include "common.h"
+#include "events.h"
+
+static __always_inline __u32 task_mntns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+}
+
+static __always_inline __u32 task_loginuid(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))
+		return BPF_CORE_READ(task, loginuid.val);
+	return (__u32)-1;
+}
+
+/* fill_task writes the header fields that name task. */
+static __always_inline void fill_task(struct event_hdr *h, struct task_struct *task)
+{
+	h->tgid = BPF_CORE_READ(task, tgid);
+	h->pid = BPF_CORE_READ(task, pid);
+	h->uid = BPF_CORE_READ(task, cred, uid.val);
+	h->gid = BPF_CORE_READ(task, cred, gid.val);
+	h->loginuid = task_loginuid(task);
+	h->proc_start = BPF_CORE_READ(task, group_leader, start_time);
+	h->mntns = task_mntns(task);
+	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+}
+
+/* start_record clears the header of this CPU's record and fills what every record carries: kind, probe set,
+ * time, cpu and the current task. ext_len is the size of the kind's fixed part. */
+static __always_inline struct scratch *start_record(__u8 kind, __u8 probe, __u16 ext_len)
+{
+	struct scratch *s = record();
+	struct event_hdr *h;
+
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	__builtin_memset(h, 0, sizeof(*h) + sizeof(struct ext_move));
+	h->kind = kind;
+	h->probe = probe;
+	h->ext_len = ext_len;
+	h->time_ns = bpf_ktime_get_boot_ns();
+	h->cpu = bpf_get_smp_processor_id();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	fill_task(h, (struct task_struct *)bpf_get_current_task());
+	return s;
+}
+
+/* group_dead tells whether task is the last thread of its process to exit. */
+static __always_inline int group_dead(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}

@@ -1,0 +1,344 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// ProbeSet names a set of probes.
+type ProbeSet string
+
+// The probe sets.
+const (
+	ProbeSetLSM        ProbeSet = "lsm"
+	ProbeSetTracepoint ProbeSet = "tracepoint"
+)
+
+// Options configure Load. The zero value is usable: every field has a default.
+type Options struct {
+	// RingSize is the ring buffer's size in bytes, a power of two and a multiple of the page size.
+	// Default 8 MiB.
+	RingSize uint32
+	// TrackedInodes bounds the tracked (dev, ino) set. Default 262144.
+	TrackedInodes uint32
+	// Prefixes bounds the path-prefix trie. Default 1024.
+	Prefixes uint32
+	// HostMountNS is the inode number of the host's mount namespace: path prefixes are matched only for tasks
+	// in it, since a container's paths are not the host's. 0 matches every task.
+	HostMountNS uint32
+	// VerifierLog asks for the verifier's log on load failures (large).
+	VerifierLog bool
+}
+
+func (o *Options) setDefaults() error {
+	if o.RingSize == 0 {
+		o.RingSize = 8 << 20
+	}
+	page := uint32(os.Getpagesize())
+	if o.RingSize&(o.RingSize-1) != 0 || o.RingSize%page != 0 {
+		return fmt.Errorf("ring size %d: must be a power of two and a multiple of the page size %d", o.RingSize, page)
+	}
+	if o.TrackedInodes == 0 {
+		o.TrackedInodes = 262144
+	}
+	if o.Prefixes == 0 {
+		o.Prefixes = 1024
+	}
+	return nil
+}
+
+// Probes are loaded and attached probes. Create with Load; Close when done.
+type Probes struct {
+	set    ProbeSet
+	coll   *ebpf.Collection
+	links  []link.Link
+	reader *ringbuf.Reader
+
+	mu       sync.Mutex // guards prefixes and the prefix_count variable
+	prefixes map[string]struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Load loads the LSM probe set, attaches every program and opens the ring buffer. On failure it closes
+// whatever it had opened; an *UnavailableError says why the set cannot run on this kernel.
+func Load(opts Options) (*Probes, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, fmt.Errorf("load probes: %w", err)
+	}
+	if err := lsmAvailable(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("load probes: remove memlock limit: %w", err)
+	}
+	spec, err := loadLsm()
+	if err != nil {
+		return nil, fmt.Errorf("load probes: read embedded object: %w", err)
+	}
+	if err := configure(spec, opts); err != nil {
+		return nil, fmt.Errorf("load probes: %w", err)
+	}
+	p := &Probes{set: ProbeSetLSM, prefixes: map[string]struct{}{}}
+	if err := p.open(spec, opts); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// configure sets map sizes and load-time constants on spec, and drops programs for hooks this kernel lacks.
+func configure(spec *ebpf.CollectionSpec, opts Options) error {
+	spec.Maps["events"].MaxEntries = opts.RingSize
+	spec.Maps["tracked"].MaxEntries = opts.TrackedInodes
+	spec.Maps["prefixes"].MaxEntries = opts.Prefixes
+	if err := spec.Variables["host_mntns"].Set(opts.HostMountNS); err != nil {
+		return fmt.Errorf("set host mount namespace: %w", err)
+	}
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return &UnavailableError{Set: ProbeSetLSM, Reason: "the kernel has no BTF (/sys/kernel/btf/vmlinux)", Err: err}
+	}
+	for name, prog := range spec.Programs {
+		if prog.Type != ebpf.LSM {
+			continue
+		}
+		var fn *btf.Func
+		if err := kernel.TypeByName("bpf_lsm_"+name, &fn); err != nil {
+			delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
+		}
+	}
+	return nil
+}
+
+// open loads the collection, attaches its programs and opens the ring buffer reader.
+func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
+	var collOpts ebpf.CollectionOptions
+	if opts.VerifierLog {
+		collOpts.Programs.LogLevel = ebpf.LogLevelInstruction
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, collOpts)
+	if err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("load probes: verifier: %+v", verr)
+		}
+		if errors.Is(err, unix.EPERM) {
+			return &UnavailableError{Set: ProbeSetLSM, Reason: "the kernel refuses programs that need a BPF trampoline (EPERM at load)", Err: err}
+		}
+		return fmt.Errorf("load probes: %w", err)
+	}
+	p.coll = coll
+	for name, prog := range coll.Programs {
+		l, err := attach(prog)
+		if err != nil {
+			return fmt.Errorf("load probes: attach %s: %w", name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	p.reader, err = ringbuf.NewReader(coll.Maps["events"])
+	if err != nil {
+		return fmt.Errorf("load probes: open ring buffer: %w", err)
+	}
+	return nil
+}
+
+func attach(prog *ebpf.Program) (link.Link, error) {
+	if prog.Type() == ebpf.LSM {
+		return link.AttachLSM(link.LSMOptions{Program: prog})
+	}
+	return link.AttachTracing(link.TracingOptions{Program: prog})
+}
+
+// lsmAvailable reports why BPF-LSM programs cannot run, if the active LSM list says so.
+func lsmAvailable() error {
+	const lsmList = "/sys/kernel/security/lsm"
+	data, err := os.ReadFile(lsmList)
+	if errors.Is(err, os.ErrNotExist) {
+		if mountErr := unix.Mount("none", "/sys/kernel/security", "securityfs", 0, ""); mountErr == nil {
+			data, err = os.ReadFile(lsmList)
+		}
+	}
+	if err != nil {
+		return &UnavailableError{Set: ProbeSetLSM, Reason: "cannot read the active LSM list " + lsmList, Err: err}
+	}
+	for _, name := range strings.Split(strings.TrimSpace(string(data)), ",") {
+		if name == "bpf" {
+			return nil
+		}
+	}
+	return &UnavailableError{Set: ProbeSetLSM, Reason: fmt.Sprintf("bpf is not an active LSM (%s: %q); boot with lsm=...,bpf", lsmList, strings.TrimSpace(string(data)))}
+}
+
+// Set names the probe set that runs.
+func (p *Probes) Set() ProbeSet { return p.set }
+
+// ReadInto blocks until a record arrives and decodes it into ev. It returns ErrClosed once the probes are
+// closed, and os.ErrDeadlineExceeded after a deadline set with SetDeadline.
+func (p *Probes) ReadInto(ev *Event) error {
+	var rec ringbuf.Record
+	if err := p.reader.ReadInto(&rec); err != nil {
+		if errors.Is(err, ringbuf.ErrClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("read ring buffer: %w", err)
+	}
+	return ev.Decode(rec.RawSample)
+}
+
+// SetDeadline makes ReadInto return os.ErrDeadlineExceeded at t when no record arrives; zero clears it.
+func (p *Probes) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
+
+// Track adds (dev, ino) to the tracked set; dev is st_dev as stat(2) reports it.
+func (p *Probes) Track(dev, ino uint64) error {
+	one := uint8(1)
+	if err := p.coll.Maps["tracked"].Update(inodeKey(dev, ino), &one, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("track inode %d:%d: %w", dev, ino, err)
+	}
+	return nil
+}
+
+// Untrack removes (dev, ino) from the tracked set; a missing entry is not an error.
+func (p *Probes) Untrack(dev, ino uint64) error {
+	err := p.coll.Maps["tracked"].Delete(inodeKey(dev, ino))
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("untrack inode %d:%d: %w", dev, ino, err)
+	}
+	return nil
+}
+
+// Tracked tells whether (dev, ino) is in the tracked set.
+func (p *Probes) Tracked(dev, ino uint64) (bool, error) {
+	var v uint8
+	err := p.coll.Maps["tracked"].Lookup(inodeKey(dev, ino), &v)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up inode %d:%d: %w", dev, ino, err)
+	}
+	return true, nil
+}
+
+// TrackedCount counts the tracked set's entries (a full iteration: for tests and status, not hot paths).
+func (p *Probes) TrackedCount() (int, error) {
+	var (
+		k lsmInodeKey
+		v uint8
+		n int
+	)
+	it := p.coll.Maps["tracked"].Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("count tracked inodes: %w", err)
+	}
+	return n, nil
+}
+
+// TrackPath stats path (without following a final symlink) and tracks its inode.
+func (p *Probes) TrackPath(path string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return fmt.Errorf("track %q: %w", path, err)
+	}
+	return p.Track(st.Dev, st.Ino)
+}
+
+func inodeKey(dev, ino uint64) *lsmInodeKey {
+	return &lsmInodeKey{Ino: ino, Dev: uint32(dev)}
+}
+
+// AddPrefix makes every path at or below prefix (whole components: "/etc" matches "/etc/passwd", not
+// "/etc-old") monitored by path. prefix must be absolute and shorter than 255 bytes.
+func (p *Probes) AddPrefix(prefix string) error {
+	key, err := prefixKey(prefix)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.coll.Maps["prefixes"].Update(key, uint32(1), ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("add prefix %q: %w", prefix, err)
+	}
+	p.prefixes[filepath.Clean(prefix)] = struct{}{}
+	return p.setPrefixCount()
+}
+
+// RemovePrefix undoes AddPrefix; a prefix that was never added is not an error.
+func (p *Probes) RemovePrefix(prefix string) error {
+	key, err := prefixKey(prefix)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err = p.coll.Maps["prefixes"].Delete(key)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("remove prefix %q: %w", prefix, err)
+	}
+	delete(p.prefixes, filepath.Clean(prefix))
+	return p.setPrefixCount()
+}
+
+func (p *Probes) setPrefixCount() error {
+	if err := p.coll.Variables["prefix_count"].Set(uint32(len(p.prefixes))); err != nil {
+		return fmt.Errorf("set prefix count: %w", err)
+	}
+	return nil
+}
+
+// prefixKey builds the trie key of prefix: its bytes with a '/' after the last component.
+func prefixKey(prefix string) (*lsmPrefixKey, error) {
+	if !filepath.IsAbs(prefix) {
+		return nil, fmt.Errorf("prefix %q: %w: not absolute", prefix, ErrBadPrefix)
+	}
+	clean := filepath.Clean(prefix)
+	if clean != "/" {
+		clean += "/"
+	}
+	var k lsmPrefixKey
+	if len(clean) > len(k.Data)-1 {
+		return nil, fmt.Errorf("prefix %q: %w: longer than %d bytes", prefix, ErrBadPrefix, len(k.Data)-2)
+	}
+	copy(k.Data[:], clean)
+	k.Prefixlen = uint32(len(clean)) * 8
+	return &k, nil
+}
+
+// Counters reads every hook's counters.
+func (p *Probes) Counters() (Counters, error) {
+	return readCounters(p.coll.Maps["counters"])
+}
+
+// Close detaches every program and closes the ring buffer and maps. It is safe to call more than once.
+func (p *Probes) Close() error {
+	p.closeOnce.Do(func() {
+		var errs []error
+		if p.reader != nil {
+			errs = append(errs, p.reader.Close())
+		}
+		for _, l := range p.links {
+			errs = append(errs, l.Close())
+		}
+		if p.coll != nil {
+			p.coll.Close()
+		}
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}
