@@ -114,7 +114,7 @@ func hookCases(p *Probes) []hookCase {
 			w := created(t, root, "a.txt")
 			f := filepath.Join(root, "a.txt")
 			must(t, os.WriteFile(f, []byte("more"), 0o644)) // O_TRUNC|O_WRONLY
-			_, err := os.ReadFile(f)                         // read-only: nothing
+			_, err := os.ReadFile(f)                        // read-only: nothing
 			must(t, err)
 			fa, err := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
 			must(t, err)
