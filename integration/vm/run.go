@@ -50,6 +50,9 @@ func Run(t *testing.T, k Kernel, opts Options) Result {
 		t.Logf("init:\n%s", strings.Join(res.InitLog, "\n"))
 	}
 	report(t, res)
+	if len(res.Tests) == 0 && res.Exited {
+		t.Logf("no tests ran in the VM; the program said:\n%s", strings.Join(res.Other, "\n"))
+	}
 	if err != nil {
 		t.Errorf("%v\nlast lines of the kernel console:\n%s", err, strings.Join(res.Console, "\n"))
 	}

@@ -74,15 +74,21 @@ func TestSample(t *testing.T) {
 	Run(t, k, Options{Binary: bin, Args: []string{"-test.v"}, Modules: []string{"overlay"}, Timeout: 3 * time.Minute})
 }
 
-// ensureKernel fetches a kernel for a test, skipping where apt cannot be used.
-func ensureKernel(t *testing.T, series string) Kernel {
+// requireVM skips a test that fetches kernels or boots VMs where that cannot or should not happen.
+func requireVM(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("boots a VM; not with -short")
+		t.Skip("fetches kernels and boots VMs; not with -short")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("fetching kernels with apt needs root")
 	}
+}
+
+// ensureKernel fetches a kernel for a test, skipping where apt cannot be used.
+func ensureKernel(t *testing.T, series string) Kernel {
+	t.Helper()
+	requireVM(t)
 	start := time.Now()
 	k, err := EnsureKernel(t.Context(), series)
 	if err != nil {
