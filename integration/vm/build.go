@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -48,12 +47,15 @@ func goBuildCached(ctx context.Context, args []string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("creating binary cache: %w", err)
 	}
-	key := buildKey(args)
-	out := filepath.Join(dir, key+"-"+strconv.Itoa(os.Getpid()))
+	self, ok := processID(os.Getpid())
+	if !ok {
+		return "", errors.New("building: cannot identify this process in /proc")
+	}
+	out := filepath.Join(dir, buildKey(args)+"-"+self)
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	removeStale(dir, key)
+	removeStale(dir)
 	if err := goBuild(ctx, args, out); err != nil {
 		return "", err
 	}
@@ -65,12 +67,33 @@ func buildKey(args []string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// removeStale deletes the binaries of key built by processes that no longer run.
-func removeStale(dir, key string) {
-	files, _ := filepath.Glob(filepath.Join(dir, key+"-*"))
+// processID names a process by its pid and start time, so that a reused pid is a different process.
+func processID(pid int) (string, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	// The fields after the command name, which may hold spaces, start at field 3; start time is field 22.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 20 {
+		return "", false
+	}
+	return strconv.Itoa(pid) + "." + fields[19], true
+}
+
+// removeStale deletes the binaries ("<key>-<pid>.<start>") of processes that no longer run.
+func removeStale(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*-*"))
 	for _, f := range files {
-		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(f), key+"-"))
-		if err != nil || errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		_, owner, _ := strings.Cut(filepath.Base(f), "-")
+		owner = strings.TrimSuffix(owner, ".tmp")
+		pidText, _, _ := strings.Cut(owner, ".")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil {
+			continue
+		}
+		if id, alive := processID(pid); !alive || id != owner {
 			os.Remove(f)
 		}
 	}

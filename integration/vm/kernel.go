@@ -107,6 +107,7 @@ func fetchKernel(ctx context.Context, dir, series string) (Kernel, error) {
 	if err != nil {
 		return Kernel{}, err
 	}
+	removeAbandoned(dir)
 	tmp, err := os.MkdirTemp(dir, ".fetch-*")
 	if err != nil {
 		return Kernel{}, fmt.Errorf("creating download directory: %w", err)
@@ -124,6 +125,15 @@ func fetchKernel(ctx context.Context, dir, series string) (Kernel, error) {
 		return Kernel{}, fmt.Errorf("moving kernel into the cache: %w", err)
 	}
 	return describeKernel(series, pkg, final)
+}
+
+// removeAbandoned deletes download directories of fetches that were killed; the caller holds the lock,
+// so no fetch is running.
+func removeAbandoned(dir string) {
+	old, _ := filepath.Glob(filepath.Join(dir, ".fetch-*"))
+	for _, d := range old {
+		os.RemoveAll(d)
+	}
 }
 
 func downloadAndUnpack(ctx context.Context, tmp, pkg, root string) error {

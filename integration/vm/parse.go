@@ -34,8 +34,14 @@ var (
 	resultRE = regexp.MustCompile(`^(\s*)--- (PASS|FAIL|SKIP): (\S+) \(([0-9.]+)s\)\s*$`)
 )
 
-// summaryLines are what the testing package prints after all tests; they belong to no test.
-var summaryLines = map[string]bool{"PASS": true, "FAIL": true, "testing: warning: no tests to run": true}
+// isSummary tells the lines the testing package prints after all tests; they belong to no test.
+func isSummary(l string) bool {
+	switch l {
+	case "PASS", "FAIL", "testing: warning: no tests to run":
+		return true
+	}
+	return false
+}
 
 // testParser reads the output of a test binary run with -test.v, line by line.
 type testParser struct {
@@ -69,7 +75,7 @@ func (p *testParser) line(l string) {
 		p.result(l, m[2], m[3], m[4])
 		return
 	}
-	if summaryLines[l] || p.current == nil {
+	if isSummary(l) || p.current == nil {
 		p.other = append(p.other, l)
 		return
 	}
@@ -95,7 +101,14 @@ func (p *testParser) result(l, status, name, secs string) {
 		t.Output = append(t.Output, l)
 		return
 	}
-	t.Status = map[string]Status{"PASS": StatusPass, "FAIL": StatusFail, "SKIP": StatusSkip}[status]
+	switch status {
+	case "PASS":
+		t.Status = StatusPass
+	case "FAIL":
+		t.Status = StatusFail
+	case "SKIP":
+		t.Status = StatusSkip
+	}
 	if d, err := time.ParseDuration(secs + "s"); err == nil {
 		t.Elapsed = d
 	}

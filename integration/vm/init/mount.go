@@ -20,26 +20,29 @@ type mountPoint struct {
 	data   string
 }
 
-// mounts are in order: /proc first (it tells which file systems exist), /sys before what lives under it.
-var mounts = [...]mountPoint{
-	{"proc", "/proc", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
-	{"sysfs", "/sys", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
-	{"devtmpfs", "/dev", syscall.MS_NOSUID, "mode=0755"},
-	{"tmpfs", "/dev/shm", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=1777"},
-	{"tmpfs", "/tmp", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=1777"},
-	{"tmpfs", "/run", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=0755"},
-	{"bpf", "/sys/fs/bpf", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, "mode=0700"},
-	{"cgroup2", "/sys/fs/cgroup", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
-	{"securityfs", "/sys/kernel/security", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
-	{"debugfs", "/sys/kernel/debug", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
-	{"tracefs", "/sys/kernel/tracing", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+// mountTable is in order: /proc first (it tells which file systems exist), /sys before what lives under
+// it.
+func mountTable() []mountPoint {
+	return []mountPoint{
+		{"proc", "/proc", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+		{"sysfs", "/sys", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+		{"devtmpfs", "/dev", syscall.MS_NOSUID, "mode=0755"},
+		{"tmpfs", "/dev/shm", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=1777"},
+		{"tmpfs", "/tmp", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=1777"},
+		{"tmpfs", "/run", syscall.MS_NOSUID | syscall.MS_NODEV, "mode=0755"},
+		{"bpf", "/sys/fs/bpf", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, "mode=0700"},
+		{"cgroup2", "/sys/fs/cgroup", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+		{"securityfs", "/sys/kernel/security", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+		{"debugfs", "/sys/kernel/debug", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+		{"tracefs", "/sys/kernel/tracing", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, ""},
+	}
 }
 
 // mountAll mounts every file system the kernel knows; a failure is logged, not fatal: the program
 // decides whether it can do without.
 func mountAll(out io.Writer) {
 	var known map[string]bool
-	for _, m := range mounts {
+	for _, m := range mountTable() {
 		if known != nil && !known[m.fstype] {
 			fmt.Fprint(out, protocol.Line(protocol.KindLog, fmt.Sprintf("no %s in this kernel, not mounting %s", m.fstype, m.target)))
 			continue

@@ -20,7 +20,9 @@ import (
 const outputGrace = 3 * time.Second
 
 // defaultEnv fills what the configuration leaves out.
-var defaultEnv = [...]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/", "HOME=/root", "TMPDIR=/tmp", "TERM=dumb"}
+func defaultEnv() []string {
+	return []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin:/", "HOME=/root", "TMPDIR=/tmp", "TERM=dumb"}
+}
 
 func loadModules(out io.Writer, modules []string) error {
 	for _, path := range modules {
@@ -110,7 +112,7 @@ func exitCode(cmd *exec.Cmd, waitErr error) (int, error) {
 
 func withDefaults(env []string) []string {
 	merged := append([]string(nil), env...)
-	for _, kv := range defaultEnv {
+	for _, kv := range defaultEnv() {
 		key, _, _ := strings.Cut(kv, "=")
 		if !hasKey(env, key) {
 			merged = append(merged, kv)
