@@ -1,0 +1,31 @@
+package publish
+
+// Msg is one encoded batch of raw events, opaque to this package.
+type Msg struct {
+	// Subject is where it goes, fact.in.<host>.<dev> (schemas.IngestSubject).
+	Subject string
+	// MsgID is the Nats-Msg-Id, host:boot:batch_seq: the server drops a republished copy within the
+	// stream's duplicate window, which is what makes retries exactly once.
+	MsgID string
+	// Data is the encoded batch. Publish keeps it until the message is acknowledged: do not modify it.
+	Data []byte
+	// Events is the number of events in Data, and FirstSeq..LastSeq their sensor sequence numbers; they
+	// are used only to account for drops.
+	Events   int
+	FirstSeq uint64
+	LastSeq  uint64
+}
+
+// itemOverhead approximates the memory an item costs beyond its strings and data.
+const itemOverhead = 128
+
+// item is a Msg on its way: in memory, read from the spool (seg is then its segment until it is
+// acknowledged), or in flight.
+type item struct {
+	msg Msg
+	seg *segment
+}
+
+func (it *item) memSize() int64 {
+	return int64(len(it.msg.Subject)+len(it.msg.MsgID)+len(it.msg.Data)) + itemOverhead
+}

@@ -1,0 +1,124 @@
+package publish
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Spool record layout (little endian), one per message, appended with a single write:
+//
+//	[4] body length n   [4] CRC-32C of body   [n] body
+//	body: uvarint len(subject) | subject | uvarint len(msg id) | msg id |
+//	      uvarint events | uvarint first seq | uvarint last seq | data (the rest)
+//
+// A segment file starts with segmentMagic; its name is the segment id as 16 hex digits plus ".seg".
+const (
+	recordHeaderSize = 8
+	// maxRecordBody bounds the length field so a corrupt one cannot make us allocate gigabytes; NATS
+	// payloads are at most 64 MiB.
+	maxRecordBody = 64 << 20
+)
+
+var (
+	segmentMagic = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '1'}
+	crcTable     = crc32.MakeTable(crc32.Castagnoli)
+
+	errShortRecord   = errors.New("short record")
+	errRecordLength  = errors.New("record length out of range")
+	errRecordCRC     = errors.New("record checksum mismatch")
+	errRecordContent = errors.New("malformed record body")
+)
+
+// encodeRecord appends the record of m to dst.
+func encodeRecord(dst []byte, m *Msg) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, recordHeaderSize)...)
+	dst = binary.AppendUvarint(dst, uint64(len(m.Subject)))
+	dst = append(dst, m.Subject...)
+	dst = binary.AppendUvarint(dst, uint64(len(m.MsgID)))
+	dst = append(dst, m.MsgID...)
+	dst = binary.AppendUvarint(dst, uint64(m.Events))
+	dst = binary.AppendUvarint(dst, m.FirstSeq)
+	dst = binary.AppendUvarint(dst, m.LastSeq)
+	dst = append(dst, m.Data...)
+	body := dst[start+recordHeaderSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(body, crcTable))
+	return dst
+}
+
+// recordSize is the encoded size of m.
+func recordSize(m *Msg) int64 {
+	n := recordHeaderSize + len(m.Subject) + len(m.MsgID) + len(m.Data)
+	var b [binary.MaxVarintLen64]byte
+	for _, v := range []uint64{uint64(len(m.Subject)), uint64(len(m.MsgID)), uint64(m.Events), m.FirstSeq, m.LastSeq} {
+		n += binary.PutUvarint(b[:], v)
+	}
+	return int64(n)
+}
+
+// parseHeader returns the body length and checksum from a record header.
+func parseHeader(h []byte) (n int, sum uint32, err error) {
+	if len(h) < recordHeaderSize {
+		return 0, 0, errShortRecord
+	}
+	l := binary.LittleEndian.Uint32(h)
+	if l == 0 || l > maxRecordBody {
+		return 0, 0, fmt.Errorf("%w: %d", errRecordLength, l)
+	}
+	return int(l), binary.LittleEndian.Uint32(h[4:]), nil
+}
+
+// decodeBody checks body against sum and decodes it. Data aliases body.
+func decodeBody(body []byte, sum uint32) (Msg, error) {
+	if crc32.Checksum(body, crcTable) != sum {
+		return Msg{}, errRecordCRC
+	}
+	var m Msg
+	d := decoder{b: body}
+	m.Subject = string(d.bytes())
+	m.MsgID = string(d.bytes())
+	m.Events = int(d.uvarint())
+	m.FirstSeq = d.uvarint()
+	m.LastSeq = d.uvarint()
+	if d.err != nil {
+		return Msg{}, d.err
+	}
+	m.Data = d.b
+	return m, nil
+}
+
+// decoder reads uvarints and length-prefixed bytes, remembering the first error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errRecordContent
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errRecordContent
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
