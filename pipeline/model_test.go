@@ -462,9 +462,12 @@ func TestModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := newModel()
 		x := NewIndex()
+		// Small budgets make renames fall back to dropping the whole cache.
+		budget := rapid.SampledFrom([]int{maxInvalidate, 1, 3}).Draw(t, "budget")
 		var stream []schemas.RawEvent
 		apply := func(evs []schemas.RawEvent) {
 			for _, ev := range roundTrip(t, evs) {
+				x.cur.budget = budget
 				x.Apply(&ev)
 				stream = append(stream, ev)
 			}

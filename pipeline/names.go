@@ -17,6 +17,10 @@ func (a *names) add(name []byte) uint32 {
 }
 
 func (a *names) get(off uint32) []byte {
+	if n := int(a.b[off]); n < 0x80 { // the usual one-byte length
+		start := int(off) + 1
+		return a.b[start : start+n : start+n]
+	}
 	n, w := binary.Uvarint(a.b[off:])
 	start := int(off) + w
 	return a.b[start : start+int(n) : start+int(n)]

@@ -1,23 +1,51 @@
 package pipeline
 
 // Paths are computed by walking parent edges up to a scan root. The paths of directories are cached:
-// ext.gen records the tree's gen when a directory's path was cached, and the cache is valid while the
+// ext.gen records the tree's gen when a directory's path was cached, and the entry is valid while the
 // two are equal.
 //
-// Invalidation is one increment. A cached path depends only on the edges and root paths of the directory
-// and its ancestors, and computing a directory's path caches every ancestor it walks through in the same
-// gen. So if any cached path depends on a node, that node is itself cached in the current gen. Every
-// change to a node's edges or root path calls touch first, which bumps gen when the node is cached: all
-// cached paths go stale at once and are recomputed lazily. Renaming a file, creating or removing anything
-// touches nodes that are not cached (new nodes, files) and costs nothing; renaming a cached directory
-// costs one increment here and re-walks later. Removing a node frees its ext, so a reused ext starts
-// uncached.
+// Invariant: when a directory's path is cached, so are the paths of all its ancestors (computing a path
+// caches every ancestor it walks through). A cached path depends only on the edges and root paths of the
+// directory and its ancestors, so every change to a node's edges or root path calls touch first, which,
+// when the node is cached, marks it and every cached directory below it stale. By the invariant the walk
+// down can stop at the first uncached directory, and it touches nothing outside the moved subtree.
+// Creating, removing or renaming a file touches only uncached nodes and costs nothing. A subtree too
+// large to walk now is invalidated wholesale instead, by bumping gen: then every cached path goes stale
+// in one increment and is recomputed when next asked for. Removing a node frees its ext, so a reused
+// ext starts uncached.
+
+// maxInvalidate is the default bound of the work touch does on one rename; beyond it the whole cache
+// is dropped.
+const maxInvalidate = 1 << 14
 
 // touch is called before a node's edges or root path change.
 func (t *tree) touch(n uint32) {
 	if x := t.nodes[n].ext; x != 0 && t.exts[x].gen == t.gen {
-		t.invalidate()
+		t.invalidateBelow(n)
 	}
+}
+
+// invalidateBelow marks n and every cached directory below it stale.
+func (t *tree) invalidateBelow(n uint32) {
+	stack := append(t.below[:0], n)
+	t.exts[t.nodes[n].ext].gen = 0
+	for work := 0; len(stack) > 0; {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for e := t.exts[t.nodes[d].ext].kids; e != 0; e = t.edges[e].nextKid {
+			if work++; work > t.budget {
+				t.below = stack[:0]
+				t.invalidate()
+				return
+			}
+			kid := t.edges[e].node
+			if x := t.nodes[kid].ext; x != 0 && t.exts[x].gen == t.gen {
+				t.exts[x].gen = 0
+				stack = append(stack, kid)
+			}
+		}
+	}
+	t.below = stack[:0]
 }
 
 // invalidate makes every cached path stale.
@@ -50,7 +78,7 @@ func (t *tree) fill(n uint32) {
 	if len(t.cache) > 64<<20 { // garbage of removed directories piles up between invalidations
 		t.invalidate()
 	}
-	chain := t.scratch[:0]
+	chain := t.chain[:0]
 	var base []byte
 	ok := false
 	for m := n; ; {
@@ -83,7 +111,7 @@ func (t *tree) fill(n uint32) {
 		t.store(m, base, t.names.get(t.edges[t.primary(m)].name))
 		base = t.cache[x.off : x.off+x.plen]
 	}
-	t.scratch = chain[:0]
+	t.chain = chain[:0]
 }
 
 // primary is the edge a directory's path goes through: its only one, or with inconsistent input the

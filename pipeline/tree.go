@@ -41,9 +41,11 @@ type tree struct {
 
 	freeNode, freeEdge, freeExt uint32
 
-	gen     uint32 // path cache generation, see path.go
-	cache   []byte // cached directory paths
-	scratch []uint32
+	gen    uint32 // path cache generation, see path.go
+	budget int    // bound of invalidateBelow's work: maxInvalidate, but for tests
+	cache  []byte // cached directory paths
+	// Reused stacks of remove, invalidateBelow and fill.
+	removing, below, chain []uint32
 }
 
 func newTree() *tree {
@@ -54,6 +56,7 @@ func newTree() *tree {
 		exts:    make([]ext, 1),
 		anchors: make(map[uint32][]byte),
 		gen:     1,
+		budget:  maxInvalidate,
 	}
 }
 
@@ -64,7 +67,7 @@ func (t *tree) find(ino uint64) uint32 {
 	if ino == 0 {
 		return 0
 	}
-	return t.ids.find(t.nodes, ino)
+	return t.ids.find(ino)
 }
 
 // ensure returns the node of ino, creating it when missing. dir gives it an ext record.
@@ -88,7 +91,7 @@ func (t *tree) allocNode(ino uint64) uint32 {
 		n = uint32(len(t.nodes))
 		t.nodes = append(t.nodes, node{ino: ino})
 	}
-	t.ids.insert(t.nodes, n)
+	t.ids.insert(ino, n)
 	return n
 }
 
@@ -192,7 +195,7 @@ func (t *tree) anchored(n uint32) bool {
 
 // remove deletes node n with its names and every node below it that is left without a name.
 func (t *tree) remove(n uint32) {
-	stack := append(t.scratch[:0], n)
+	stack := append(t.removing[:0], n)
 	for len(stack) > 0 {
 		m := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -217,7 +220,7 @@ func (t *tree) remove(n uint32) {
 		}
 		t.free(m)
 	}
-	t.scratch = stack[:0]
+	t.removing = stack[:0]
 }
 
 // dropIfOrphan removes n (and what only it reached) when nothing names it any more.
@@ -228,7 +231,7 @@ func (t *tree) dropIfOrphan(n uint32) {
 }
 
 func (t *tree) free(n uint32) {
-	t.ids.remove(t.nodes, t.nodes[n].ino)
+	t.ids.remove(t.nodes[n].ino)
 	if x := t.nodes[n].ext; x != 0 {
 		if t.exts[x].anchor {
 			delete(t.anchors, n)
