@@ -97,3 +97,17 @@ func ensureKernel(t *testing.T, series string) Kernel {
 	t.Logf("kernel %s: %s in %v", series, k.Package, time.Since(start).Round(time.Millisecond))
 	return k
 }
+
+// TestHarnessTimesOut gives the VM less time than a boot takes and expects ErrNoExit saying so.
+func TestHarnessTimesOut(t *testing.T) {
+	k := ensureKernel(t, selfTestSeries())
+	bin := BuildTestBinary(t, samplePackage)
+	start := time.Now()
+	_, err := Boot(t.Context(), k, Options{Binary: bin, Args: []string{"-test.v"}, Timeout: time.Second})
+	if !errors.Is(err, ErrNoExit) || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("got error %v, want ErrNoExit after a timeout", err)
+	}
+	if elapsed := time.Since(start); elapsed > time.Second+killGrace+5*time.Second {
+		t.Errorf("stopping the VM took %v", elapsed)
+	}
+}
