@@ -95,8 +95,8 @@ func (x *Index) path(ino, parent uint64, name []byte, fallback bool) []byte {
 	t := x.cur
 	start := len(x.buf)
 	var ok bool
-	if p := t.find(parent); p != 0 {
-		x.buf, ok = t.appendEntryPath(x.buf, p, name)
+	if p, px := t.findDir(parent); p != 0 {
+		x.buf, ok = t.appendEntryPathExt(x.buf, p, px, name)
 	} else if n := t.find(ino); n != 0 && (fallback || t.anchored(n)) {
 		x.buf, ok = t.appendNodePath(x.buf, n)
 	}
@@ -169,7 +169,10 @@ func (t *tree) create(ev *schemas.RawEvent, x *Index) {
 	if p == 0 {
 		return
 	}
-	n := t.ensure(ev.Ino, ev.Kind == schemas.KindMkdir || isDir(ev.Mode))
+	n := t.allocNode(ev.Ino)
+	if ev.Kind == schemas.KindMkdir || isDir(ev.Mode) {
+		t.ensureExt(n)
+	}
 	t.link(n, p, ev.Name)
 	x.untomb(ev.Ino, 0, nil)
 	x.untomb(ev.Ino, ev.ParentIno, ev.Name)

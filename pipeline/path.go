@@ -63,7 +63,12 @@ func (t *tree) invalidate() {
 // dirPath returns the host path of a node with an ext (a directory or a root), ok false when it is not
 // under a root. The result aliases the cache: copy it before changing the tree.
 func (t *tree) dirPath(n uint32) ([]byte, bool) {
-	x := &t.exts[t.nodes[n].ext]
+	return t.dirPathExt(n, t.nodes[n].ext)
+}
+
+// dirPathExt is dirPath when the caller knows the node's ext, xi.
+func (t *tree) dirPathExt(n, xi uint32) ([]byte, bool) {
+	x := &t.exts[xi]
 	if x.gen != t.gen {
 		t.fill(n)
 	}
@@ -153,10 +158,18 @@ func appendChild(dst, dir, name []byte) []byte {
 
 // appendEntryPath appends the path of name in directory node p, ok false when p has no path.
 func (t *tree) appendEntryPath(dst []byte, p uint32, name []byte) ([]byte, bool) {
-	if p == 0 || t.nodes[p].ext == 0 {
+	if p == 0 {
 		return dst, false
 	}
-	dir, ok := t.dirPath(p)
+	return t.appendEntryPathExt(dst, p, t.nodes[p].ext, name)
+}
+
+// appendEntryPathExt is appendEntryPath when the caller knows the ext of p, x.
+func (t *tree) appendEntryPathExt(dst []byte, p, x uint32, name []byte) ([]byte, bool) {
+	if x == 0 {
+		return dst, false
+	}
+	dir, ok := t.dirPathExt(p, x)
 	if !ok {
 		return dst, false
 	}

@@ -67,7 +67,16 @@ func (t *tree) find(ino uint64) uint32 {
 	if ino == 0 {
 		return 0
 	}
-	return t.ids.find(ino)
+	return t.ids.find(ino).node
+}
+
+// findDir returns the node of ino and its ext record.
+func (t *tree) findDir(ino uint64) (n, x uint32) {
+	if ino == 0 {
+		return 0, 0
+	}
+	s := t.ids.find(ino)
+	return s.node, s.ext
 }
 
 // ensure returns the node of ino, creating it when missing. dir gives it an ext record.
@@ -91,7 +100,7 @@ func (t *tree) allocNode(ino uint64) uint32 {
 		n = uint32(len(t.nodes))
 		t.nodes = append(t.nodes, node{ino: ino})
 	}
-	t.ids.insert(ino, n)
+	t.ids.insert(ino, n, 0)
 	return n
 }
 
@@ -108,6 +117,7 @@ func (t *tree) ensureExt(n uint32) *ext {
 		t.exts = append(t.exts, ext{})
 	}
 	t.nodes[n].ext = x
+	t.ids.find(t.nodes[n].ino).ext = x
 	return &t.exts[x]
 }
 
