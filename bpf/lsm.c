@@ -79,6 +79,16 @@ int BPF_PROG(path_symlink, const struct path *dir, struct dentry *dentry, const 
 	return 0;
 }
 
+/* mknod_syscall tells mknod(2) from open(O_CREAT), which passes through path_mknod too (may_o_create) and
+ * is reported by file_open. */
+static __always_inline int mknod_syscall(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = BPF_CORE_READ(regs, orig_ax);
+
+	return nr == NR_MKNOD || nr == NR_MKNODAT;
+}
+
 SEC("lsm/path_mknod")
 int BPF_PROG(path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev)
 {
@@ -86,6 +96,8 @@ int BPF_PROG(path_mknod, const struct path *dir, struct dentry *dentry, umode_t 
 
 	if (type != 0 && type != S_IFREG)
 		return 0; /* devices, fifos and sockets are not files users watch */
+	if (!mknod_syscall())
+		return 0;
 	stash_new(dir, dentry, KIND_CREATION, 0, HOOK_PATH_MKNOD);
 	return 0;
 }
@@ -183,6 +195,10 @@ int BPF_PROG(path_unlink, const struct path *dir, struct dentry *dentry)
 
 	count(HOOK_PATH_UNLINK, COUNTER_TOTAL);
 	target_init(&t, dentry, BPF_CORE_READ(dir, mnt));
+	if ((t.mode & S_IFMT) == S_IFDIR) {
+		count(HOOK_PATH_UNLINK, COUNTER_IGNORED); /* the hook runs before the kernel's EISDIR */
+		return 0;
+	}
 	if (!target_decide(&t)) {
 		count(HOOK_PATH_UNLINK, COUNTER_IGNORED);
 		return 0;

@@ -28,6 +28,10 @@
 #define FMODE_CREATED 0x100000
 #define RENAME_EXCHANGE (1 << 1)
 
+/* x86-64 system call numbers the probes must tell apart. */
+#define NR_MKNOD   133
+#define NR_MKNODAT 259
+
 #define READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
 
 /* BOUND masks v in a way the compiler cannot drop, so the verifier sees the bound at the helper call. */
