@@ -142,7 +142,7 @@ func readStream(t testing.TB, js jetstream.JetStream) []stored {
 	}
 	var out []stored
 	for uint64(len(out)) < total {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(int(min(total-uint64(len(out)), 1000)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			t.Fatalf("fetching: %v", err)
 		}

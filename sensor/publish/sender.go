@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -120,6 +121,9 @@ func (s *sender) next() *item {
 }
 
 func (s *sender) send(it *item) (*flight, error) {
+	if !s.p.cfg.Conn.IsConnected() {
+		return nil, fmt.Errorf("%w (connection %s)", ErrNotConnected, s.p.cfg.Conn.Status())
+	}
 	msg := &nats.Msg{Subject: it.msg.Subject, Data: it.msg.Data, Header: nats.Header{}}
 	paf, err := s.p.js.PublishMsgAsync(msg, jetstream.WithMsgID(it.msg.MsgID),
 		jetstream.WithExpectStream(schemas.RawStream), jetstream.WithRetryAttempts(0))
@@ -221,7 +225,7 @@ func (s *sender) warnFailing(err error) {
 	memBytes, spoolBytes, spooled := s.p.memBytes, s.p.spool.bytes, s.p.spool.records()
 	s.p.mu.Unlock()
 	s.p.log.Warn("publishing to NATS failed; holding batches in memory and spool and retrying",
-		zap.Error(err), zap.String("nats_status", s.p.cfg.Conn.Status().String()),
+		zap.Error(err), zap.Strings("nats_servers", s.p.cfg.Conn.Servers()), zap.String("nats_status", s.p.cfg.Conn.Status().String()),
 		zap.Int("retrying", len(s.retry)), zap.Int("in_flight", len(s.inflight)), zap.Int64("memory_bytes", memBytes),
 		zap.Int64("spool_bytes", spoolBytes), zap.Int("spool_batches", spooled), zap.Duration("next_retry_in", time.Until(s.retryAt)),
 		zap.Int("similar_warnings_suppressed", held))

@@ -109,7 +109,7 @@ func TestSpoolFIFOAcrossSegmentsAndReopen(t *testing.T) {
 	}
 }
 
-func TestSpoolFull(t *testing.T) {
+func TestSpoolLimit(t *testing.T) {
 	s := openTestSpool(t, t.TempDir(), 2048)
 	n := 0
 	for ; n < 100; n++ {
