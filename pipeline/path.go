@@ -89,7 +89,9 @@ func (t *tree) fill(n uint32) {
 	for m := n; ; {
 		x := &t.exts[t.nodes[m].ext]
 		if x.gen == t.gen {
-			base, ok = t.cache[x.off:x.off+x.plen], x.plen != noPath
+			if ok = x.plen != noPath; ok {
+				base = t.cache[x.off : x.off+x.plen]
+			}
 			break
 		}
 		if x.anchor {

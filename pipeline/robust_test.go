@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/factstream/factstream/schemas"
+	"pgregory.net/rapid"
+)
+
+// TestArbitraryEvents applies events no filesystem would produce (lost events, reused inodes, files as
+// parents, cycles, scans cut short): the index must not panic, its cache must agree with a walk, and a
+// snapshot must restore to the same state.
+func TestArbitraryEvents(t *testing.T) {
+	kinds := []schemas.Kind{
+		schemas.KindCreation, schemas.KindMkdir, schemas.KindSymlink, schemas.KindLink, schemas.KindUnlink,
+		schemas.KindRmdir, schemas.KindRename, schemas.KindOpen, schemas.KindScanBegin, schemas.KindScanEntry,
+		schemas.KindScanEnd, schemas.KindLoss, schemas.KindExec,
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		x := NewIndex()
+		x.cur.budget = rapid.IntRange(1, 8).Draw(t, "budget")
+		ino := rapid.Uint64Range(0, 12)
+		name := rapid.SampledFrom([]string{"", "a", "b", "/", "c"})
+		for range rapid.IntRange(1, 200).Draw(t, "events") {
+			ev := schemas.RawEvent{
+				Kind:         rapid.SampledFrom(kinds).Draw(t, "kind"),
+				Ino:          ino.Draw(t, "ino"),
+				ParentIno:    ino.Draw(t, "parent"),
+				Name:         []byte(name.Draw(t, "name")),
+				OldParentIno: ino.Draw(t, "old parent"),
+				OldName:      []byte(name.Draw(t, "old name")),
+				TargetIno:    ino.Draw(t, "target"),
+				Flags:        schemas.Flags(rapid.IntRange(0, 31).Draw(t, "flags")),
+				Mode:         rapid.SampledFrom([]uint32{0, dirMode, fileMode}).Draw(t, "mode"),
+				Nlink:        uint32(rapid.IntRange(0, 3).Draw(t, "nlink")),
+				ScanEpoch:    rapid.Uint64Range(0, 2).Draw(t, "epoch"),
+			}
+			if rapid.IntRange(0, 9).Draw(t, "with path") == 0 {
+				ev.Path = []byte(rapid.SampledFrom([]string{"/", "/r", "/r/"}).Draw(t, "path"))
+			}
+			x.Apply(&ev)
+			checkWalk(t, x.cur)
+			if x.next != nil {
+				checkWalk(t, x.next)
+			}
+		}
+		for ino := range uint64(13) {
+			x.Paths(ino)
+		}
+		snap := snapshot(t, x)
+		y, _, err := ReadSnapshot(bytes.NewReader(snap))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(snapshot(t, y), snap) {
+			t.Fatal("snapshot does not restore the same state")
+		}
+		for ino := range uint64(13) {
+			if joined(x.Paths(ino)) != joined(y.Paths(ino)) {
+				t.Fatalf("inode %d: %q before the snapshot, %q after", ino, joined(x.Paths(ino)), joined(y.Paths(ino)))
+			}
+		}
+	})
+}
+
+func FuzzReadSnapshot(f *testing.F) {
+	x := NewIndex()
+	for _, ev := range base() {
+		x.Apply(&ev)
+	}
+	f.Add(snapshot(f, x))
+	x.Apply(ptr(scanBegin(2)))
+	x.Apply(ptr(scanEntry(2, 12, 11, "a", fileMode)))
+	x.Apply(ptr(unlink(13, 11, "b", 1)))
+	f.Add(snapshot(f, x))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		y, _, err := ReadSnapshot(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrBadSnapshot) {
+				t.Fatalf("%v does not wrap ErrBadSnapshot", err)
+			}
+			return
+		}
+		for ino := range uint64(20) {
+			y.Paths(ino)
+		}
+		y.Apply(ptr(create(99, 11, "z")))
+	})
+}
