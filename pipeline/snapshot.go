@@ -12,9 +12,17 @@ import (
 )
 
 // A snapshot is a msgpack sequence, canonical so that two indexes with the same state write the same
-// bytes, whatever the order of events that built them:
+// bytes, whatever the order of events that built them. The snapshot of one Index is
 //
-//	"fsidx" 1 covers seq uncertain scanning scan_epoch
+//	"fsidx" 1 covers index
+//
+// and that of Indexes, one per (host, dev) in sorted order,
+//
+//	"fsidxs" 1 covers count, then count × (host dev index)
+//
+// where an index is
+//
+//	seq uncertain scanning scan_epoch
 //	tree (the current view)
 //	tree (the scan's view, only when scanning)
 //	tombs: count, then count × (ino parent name), sorted
@@ -28,6 +36,7 @@ import (
 
 const (
 	snapshotMagic   = "fsidx"
+	indexesMagic    = "fsidxs"
 	snapshotVersion = 1
 	maxSnapshotName = 64 << 10 // longer than any name or path the kernel has
 )
@@ -40,6 +49,21 @@ func (x *Index) WriteSnapshot(w io.Writer, covers uint64) error {
 	e.str(snapshotMagic)
 	e.uint(snapshotVersion)
 	e.uint(covers)
+	e.index(x)
+	return e.flush(bw)
+}
+
+func (e *snapEncoder) flush(bw *bufio.Writer) error {
+	if e.err != nil {
+		return fmt.Errorf("write snapshot: %w", e.err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return nil
+}
+
+func (e *snapEncoder) index(x *Index) {
 	e.uint(x.seq)
 	e.bool(x.uncertain)
 	e.bool(x.next != nil)
@@ -49,13 +73,6 @@ func (x *Index) WriteSnapshot(w io.Writer, covers uint64) error {
 		e.tree(x.next)
 	}
 	e.tombs(x.tombs)
-	if e.err != nil {
-		return fmt.Errorf("write snapshot: %w", e.err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write snapshot: %w", err)
-	}
-	return nil
 }
 
 // snapEncoder keeps the first error, so that writing reads as a list.
@@ -142,9 +159,10 @@ func (e *snapEncoder) tombs(m map[tomb]struct{}) {
 // ErrBadSnapshot.
 func ReadSnapshot(r io.Reader) (*Index, uint64, error) {
 	d := snapDecoder{dec: msgpack.NewDecoder(r)}
-	x, covers := d.index()
-	if d.err != nil {
-		return nil, 0, fmt.Errorf("read snapshot: %w: %w", ErrBadSnapshot, d.err)
+	covers := d.header(snapshotMagic)
+	x := d.index()
+	if err := d.end(); err != nil {
+		return nil, 0, err
 	}
 	return x, covers, nil
 }
@@ -206,14 +224,31 @@ func (d *snapDecoder) bytes() []byte {
 	return d.buf
 }
 
-func (d *snapDecoder) index() (*Index, uint64) {
-	if magic := d.bytes(); d.err == nil && string(magic) != snapshotMagic {
-		d.fail("not an index snapshot")
+// header reads the magic and version and returns what the snapshot covers.
+func (d *snapDecoder) header(magic string) uint64 {
+	if m := d.bytes(); d.err == nil && string(m) != magic {
+		d.fail("not a %q snapshot", magic)
 	}
 	if v := d.uint(); d.err == nil && v != snapshotVersion {
 		d.fail("version %d, want %d", v, snapshotVersion)
 	}
-	covers := d.uint()
+	return d.uint()
+}
+
+// end checks that nothing follows and returns the error of the whole read.
+func (d *snapDecoder) end() error {
+	if d.err == nil {
+		if _, err := d.dec.PeekCode(); err != io.EOF {
+			d.fail("trailing data")
+		}
+	}
+	if d.err != nil {
+		return fmt.Errorf("read snapshot: %w: %w", ErrBadSnapshot, d.err)
+	}
+	return nil
+}
+
+func (d *snapDecoder) index() *Index {
 	x := &Index{seq: d.uint(), uncertain: d.bool()}
 	scanning := d.bool()
 	x.scan = d.uint()
@@ -222,12 +257,7 @@ func (d *snapDecoder) index() (*Index, uint64) {
 		x.next = d.tree()
 	}
 	d.tombs(x)
-	if d.err == nil {
-		if _, err := d.dec.PeekCode(); err != io.EOF {
-			d.fail("trailing data")
-		}
-	}
-	return x, covers
+	return x
 }
 
 func (d *snapDecoder) tree() *tree {
