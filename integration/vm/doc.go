@@ -7,6 +7,10 @@
 // Run does the same inside a test and reports every test of the VM as a subtest. The program's stdout and
 // stderr travel on the second serial port, apart from the kernel console on the first.
 //
+// Environment: FACTSTREAM_CACHE (cache directory, default ~/.cache/factstream/kernels),
+// FACTSTREAM_VM_KERNELS (series the VM tests boot, default 6.1,6.12), FACTSTREAM_VM_STREAM=1 (copy the
+// program's output to stderr while it runs).
+//
 // The functions are safe for concurrent use, also across processes: the kernel cache is guarded by a lock
 // file and every cache entry is written to a temporary name first and renamed into place.
 package vm

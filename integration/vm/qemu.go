@@ -72,7 +72,7 @@ func (ch *channel) add(line string, start time.Time, stream io.Writer) {
 	if !ok {
 		ch.program = append(ch.program, line)
 		if stream != nil {
-			fmt.Fprintln(stream, line)
+			_, _ = io.WriteString(stream, line+"\n")
 		}
 		return
 	}

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,10 @@ import (
 
 // envKernels chooses the kernel series the VM tests boot, e.g. "6.1,6.12".
 const envKernels = "FACTSTREAM_VM_KERNELS"
+
+// envStream, set to 1, makes Run copy the program's output to stderr as it arrives, each line prefixed
+// with the kernel release: for watching a long VM run.
+const envStream = "FACTSTREAM_VM_STREAM"
 
 // DefaultSeries are the kernel series booted when FACTSTREAM_VM_KERNELS is unset.
 const DefaultSeries = "6.1,6.12"
@@ -43,6 +48,9 @@ func Run(t *testing.T, k Kernel, opts Options) Result {
 		opts.Timeout = max(time.Until(d)-deadlineMargin, time.Second)
 	}
 	t.Logf("kernel %s from %s", k.Release, k.Package)
+	if opts.Stream == nil && os.Getenv(envStream) == "1" {
+		opts.Stream = prefixWriter{w: os.Stderr, prefix: "[" + k.Release + "] "}
+	}
 	res, err := Boot(t.Context(), k, opts)
 	t.Logf("kernel %s: boot to init %v, VM total %v, exit code %d (reported: %v)",
 		k.Release, res.Boot.Round(time.Millisecond), res.Total.Round(time.Millisecond), res.ExitCode, res.Exited)
@@ -82,6 +90,8 @@ func reportTest(t *testing.T, tr TestResult) {
 	}
 	if len(out) > 0 {
 		t.Logf("in the VM (%v):\n%s", tr.Elapsed, strings.Join(out, "\n"))
+	} else {
+		t.Logf("in the VM: %v", tr.Elapsed)
 	}
 	switch tr.Status {
 	case StatusFail:
@@ -93,4 +103,18 @@ func reportTest(t *testing.T, tr TestResult) {
 	case StatusUnfinished:
 		t.Error("no result: the test binary or the VM stopped while this test ran")
 	}
+}
+
+// prefixWriter prefixes every write, which Boot makes one whole line, so that the output of VMs running
+// in parallel stays readable.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix+string(b)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
