@@ -36,8 +36,8 @@ func buildInit(ctx context.Context) (string, error) {
 }
 
 // goBuildCached runs `go <args> -o <file>` unless this process already did. The file lives in the cache
-// directory, named by the arguments and this process's id; files left by processes that have ended are
-// removed.
+// directory, named by the arguments and this process; a lock file beside it makes concurrent callers in
+// the process wait for one build. Files left by processes that have ended are removed.
 func goBuildCached(ctx context.Context, args []string) (string, error) {
 	cache, err := CacheDir()
 	if err != nil {
@@ -54,6 +54,14 @@ func goBuildCached(ctx context.Context, args []string) (string, error) {
 	out := filepath.Join(dir, buildKey(args)+"-"+self)
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
+	}
+	unlock, err := lockFile(ctx, out+".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(out); err == nil {
+		return out, nil // built while this caller waited
 	}
 	removeStale(dir)
 	if err := goBuild(ctx, args, out); err != nil {
@@ -82,18 +90,20 @@ func processID(pid int) (string, bool) {
 	return strconv.Itoa(pid) + "." + fields[19], true
 }
 
-// removeStale deletes the binaries ("<key>-<pid>.<start>") of processes that no longer run.
+// removeStale deletes the files ("<key>-<pid>.<start>[.tmp|.lock]") of processes that no longer run.
 func removeStale(dir string) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*-*"))
 	for _, f := range files {
 		_, owner, _ := strings.Cut(filepath.Base(f), "-")
-		owner = strings.TrimSuffix(owner, ".tmp")
-		pidText, _, _ := strings.Cut(owner, ".")
-		pid, err := strconv.Atoi(pidText)
+		parts := strings.SplitN(owner, ".", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[0])
 		if err != nil {
 			continue
 		}
-		if id, alive := processID(pid); !alive || id != owner {
+		if id, alive := processID(pid); !alive || id != parts[0]+"."+parts[1] {
 			os.Remove(f)
 		}
 	}
