@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -28,14 +29,18 @@ type Publisher struct {
 	loss     lossBook
 	closing  bool
 
+	lossDirty bool        // loss changed since it was last saved; guarded by mu
 	hasLoss   atomic.Bool // loss is not empty
-	lossDirty bool        // loss changed since it was last saved (sender goroutine only)
 
-	wake  chan struct{} // something was enqueued
-	drain chan struct{} // closed by Close: finish what is queued, then exit
-	stop  chan struct{} // closed when Close's context ends: exit now
-	done  chan struct{} // closed when the sender goroutine has exited
-	left  []*item       // unacknowledged items the sender held when it exited, oldest first
+	wake      chan struct{}    // something was enqueued
+	connected chan nats.Status // the connection is (re)established: retry without waiting out the backoff
+	drain     chan struct{}    // closed by Close: finish what is queued, then exit
+	stop      chan struct{}    // closed when Close's context ends: exit now
+	done      chan struct{}    // closed when the sender goroutine has exited
+	left      []*item          // unacknowledged items the sender held when it exited, oldest first
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New recovers the spool in cfg.SpoolDir (its records go out first, with their original message ids)
@@ -62,6 +67,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 	if err := p.recover(); err != nil {
 		return nil, err
 	}
+	p.connected = cfg.Conn.StatusChanged(nats.CONNECTED)
 	go p.run(ctx)
 	return p, nil
 }
@@ -138,7 +144,7 @@ func (p *Publisher) enqueueLocked(it *item) error {
 	if p.closing {
 		return ErrClosed
 	}
-	if p.spool.unread == 0 && p.memBytes+it.memSize() <= p.cfg.MemoryBytes {
+	if p.cfg.MemoryBytes > 0 && p.spool.unread == 0 && p.memBytes+it.memSize() <= p.cfg.MemoryBytes {
 		p.mem = append(p.mem, it)
 		p.memBytes += it.memSize()
 		p.m.memBytes.Set(float64(p.memBytes))
@@ -160,6 +166,7 @@ func (p *Publisher) enqueueLocked(it *item) error {
 // dropLocked accounts for a dropped batch: metrics, the loss book and a rate-limited warning.
 func (p *Publisher) dropLocked(m *Msg, reason DropReason, cause error) {
 	p.loss.add(m, reason)
+	p.lossDirty = true
 	p.hasLoss.Store(true)
 	p.m.droppedEvents.WithLabelValues(string(reason)).Add(float64(m.Events))
 	p.m.droppedBatches.WithLabelValues(string(reason)).Inc()
@@ -209,12 +216,14 @@ func (p *Publisher) gaugesLocked() {
 // unacknowledged (in flight, retried or in memory) to the spool ahead of what was already there, so the
 // next Publisher on the same directory sends it first with the same message ids. It returns an error
 // only when something could not be made durable (then it was accounted as dropped where possible).
+// Calling it again waits for the first call and returns its result.
 func (p *Publisher) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() { p.closeErr = p.close(ctx) })
+	return p.closeErr
+}
+
+func (p *Publisher) close(ctx context.Context) error {
 	p.mu.Lock()
-	if p.closing {
-		p.mu.Unlock()
-		return ErrClosed
-	}
 	p.closing = true
 	p.mu.Unlock()
 	close(p.drain)
@@ -224,6 +233,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 		close(p.stop)
 		<-p.done
 	}
+	p.cfg.Conn.RemoveStatusListener(p.connected)
 	return p.persist()
 }
 

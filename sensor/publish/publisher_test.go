@@ -11,10 +11,13 @@ import (
 
 	"github.com/factstream/factstream/internal/natsserver"
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
+	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -40,6 +43,9 @@ func TestPublishDelivers(t *testing.T) {
 	}
 	if err := p.Publish(t.Context(), testMsg(n)); !errors.Is(err, publish.ErrClosed) {
 		t.Errorf("publish after close: %v, want ErrClosed", err)
+	}
+	if err := p.Close(t.Context()); err != nil {
+		t.Errorf("second close: %v", err)
 	}
 }
 
@@ -153,13 +159,16 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 
 	s = natsservertest.RunServerWith(t, s.Config())
 	nc = tcpConn(t, s.ClientURL())
-	p = startPublisher(t, publish.Config{Conn: nc, SpoolDir: dir})
+	p = startPublisher(t, publish.Config{Conn: nc, SpoolDir: dir, Registerer: reg}) // same registry: counts go on
 	for i := first; i < first+second; i++ {
 		if err := p.Publish(t.Context(), testMsg(i)); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
 	}
 	closePublisher(t, p, 10*time.Second)
+	if got := metric(t, reg, "factstream_publish_batches_total"); got != first+second {
+		t.Errorf("batches_total %v, want %d", got, first+second)
+	}
 	if !assertExactlyOnce(t, readStream(t, jsFor(t, nc)), indexes(0, first+second)) {
 		t.Error("spooled batches did not come first, in order")
 	}
@@ -278,4 +287,88 @@ func TestUnreachableServer(t *testing.T) {
 	ensureStream(t, natsservertest.Connect(t, s, publish.ConnOptions()...))
 	closePublisher(t, p, 10*time.Second)
 	assertExactlyOnce(t, readStream(t, jsFor(t, natsservertest.Connect(t, s))), indexes(0, n))
+}
+
+// TestRejectedBatches: batches the stream refuses for good (too large for it) are dropped and reported
+// as rejected; the others go through in order.
+func TestRejectedBatches(t *testing.T) {
+	s := natsservertest.RunServer(t)
+	nc := natsservertest.Connect(t, s, publish.ConnOptions()...)
+	src, dest := schemas.RawTransform(schemas.DefaultPartitions)
+	_, err := jsFor(t, nc).CreateStream(t.Context(), jetstream.StreamConfig{
+		Name: schemas.RawStream, Subjects: []string{src}, MaxMsgSize: 1000,
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: src, Destination: dest},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	losses := newLossRecorder()
+	p := startPublisher(t, publish.Config{Conn: nc, SpoolDir: t.TempDir(), OnLoss: losses.onLoss})
+	var kept, rejected []int
+	for i := range 40 {
+		m := testMsg(i)
+		if i%10 == 3 {
+			m.Data = append(m.Data, make([]byte, 2000)...)
+			rejected = append(rejected, i)
+		} else {
+			kept = append(kept, i)
+		}
+		if err := p.Publish(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closePublisher(t, p, 10*time.Second)
+	reports := losses.wait(t, time.Second)
+	var events int
+	for _, r := range reports {
+		for _, d := range r.Drops {
+			if d.Reason != publish.ReasonRejected {
+				t.Errorf("drop reason %s, want rejected", d.Reason)
+			}
+			events += d.Events
+		}
+	}
+	if events != len(rejected)*eventsPerMsg {
+		t.Errorf("reported %d rejected events, want %d", events, len(rejected)*eventsPerMsg)
+	}
+	assertExactlyOnce(t, readStream(t, jsFor(t, nc)), kept)
+}
+
+// TestKilledWriteAhead: with MemoryBytes < 0 every batch is on disk before Publish returns, so a
+// publisher that stops without Close (as if killed) loses nothing: the next one republishes the spool,
+// and the server drops what had already been stored.
+func TestKilledWriteAhead(t *testing.T) {
+	s := natsservertest.RunServer(t)
+	nc := natsservertest.Connect(t, s, publish.ConnOptions()...)
+	ensureStream(t, nc)
+	dir := t.TempDir()
+	ctx, kill := context.WithCancel(t.Context())
+	reg := prometheus.NewRegistry()
+	cfg := publish.Config{Conn: nc, SpoolDir: dir, MemoryBytes: -1, Registerer: reg, Logger: zaptest.NewLogger(t)}
+	p, err := publish.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first, second = 1000, 200
+	for i := range first {
+		if err := p.Publish(t.Context(), testMsg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for metric(t, reg, "factstream_publish_batches_total") < first/2 {
+		time.Sleep(time.Millisecond)
+	}
+	kill() // the publisher stops where it is; Close is never called
+	t.Logf("killed after %.0f of %d batches were acknowledged", metric(t, reg, "factstream_publish_batches_total"), first)
+
+	cfg.Registerer = prometheus.NewRegistry()
+	p2 := startPublisher(t, cfg)
+	for i := first; i < first+second; i++ {
+		if err := p2.Publish(t.Context(), testMsg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closePublisher(t, p2, 10*time.Second)
+	t.Logf("the server dropped %.0f republished duplicates", metric(t, cfg.Registerer.(*prometheus.Registry), "factstream_publish_duplicates_total"))
+	assertExactlyOnce(t, readStream(t, jsFor(t, nc)), indexes(0, first+second))
 }

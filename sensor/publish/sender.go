@@ -200,8 +200,6 @@ func (s *sender) failed(it *item, err error, inFlight bool) {
 		s.p.mu.Lock()
 		s.p.dropLocked(&it.msg, ReasonRejected, err)
 		s.p.mu.Unlock()
-		s.p.log.Error("server refused a batch for good; dropped and reported", zap.String("subject", it.msg.Subject),
-			zap.String("msg_id", it.msg.MsgID), zap.Int("bytes", len(it.msg.Data)), zap.Error(err))
 		s.release(it)
 		return
 	}
@@ -243,12 +241,14 @@ func permanent(err error) bool {
 	return false
 }
 
-// pause waits for the backoff before the next retry.
+// pause waits for the backoff before the next retry, or for the connection to come back.
 func (s *sender) pause(ctx context.Context, tick <-chan time.Time) {
 	t := time.NewTimer(time.Until(s.retryAt))
 	defer t.Stop()
 	select {
 	case <-t.C:
+	case <-s.p.connected:
+		s.retryAt = time.Now()
 	case <-tick:
 		s.tick()
 	case <-ctx.Done():
