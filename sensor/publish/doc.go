@@ -20,12 +20,16 @@
 //     NATS acknowledges again. A report not yet handed over is saved in the spool directory (every tick
 //     and at Close) and handed over after a restart.
 //   - Restart: Close spools what is unacknowledged; New republishes the spool first, with the original
-//     message ids, before anything published after it.
+//     message ids, before anything published after it. A killed process loses what waited in memory
+//     (at most Config.MemoryBytes, plus the batches in flight), which shows as a gap in the sensor's
+//     sequence numbers; with Config.MemoryBytes < 0 (write-ahead) every batch is in the spool before
+//     Publish returns and a kill loses nothing accepted.
 //
 // Spool format and fsync policy: see spool.go and record.go. In short, append-only segment files of
 // CRC-32C-checked records, one write per record, fsynced every Config.SyncInterval (default 1s, or
 // after every record when negative), when a segment is sealed and at Close; a torn or corrupt tail is
-// truncated on open and reported in the LossReport as a SpoolCorruption.
+// truncated on open and reported in the LossReport as a SpoolCorruption. Spool writes and fsyncs happen
+// under the publisher's lock, so while spooling a Publish may wait for a disk write.
 //
 // An unreachable server (the first connect or later): with ConnOptions the connection keeps trying in
 // the background; the Publisher keeps accepting batches, spools them, retries with backoff up to

@@ -81,23 +81,32 @@ func (p *Publisher) recover() error {
 		return fmt.Errorf("recovering spool: %w", err)
 	}
 	p.spool = sp
-	prev, err := loadLoss(p.cfg.SpoolDir)
-	if err != nil {
+	if err := p.recoverLoss(); err != nil {
+		sp.release()
 		return err
-	}
-	p.loss.merge(prev)
-	p.collectCorruptLocked()
-	if !p.loss.empty() {
-		if err := saveLoss(p.cfg.SpoolDir, p.loss.report()); err != nil {
-			return err
-		}
-		p.hasLoss.Store(true)
 	}
 	p.gaugesLocked()
 	if n := sp.records(); n > 0 {
 		p.log.Info("spool recovered; republishing it before new batches", zap.Int("batches", n), zap.Int64("bytes", sp.bytes))
 	}
 	return nil
+}
+
+// recoverLoss loads the loss report of the previous run, adds the corruptions found on opening the
+// spool, and saves the result at once so a crash before it is reported does not lose it.
+func (p *Publisher) recoverLoss() error {
+	prev, err := loadLoss(p.cfg.SpoolDir)
+	if err != nil {
+		return err
+	}
+	p.loss.merge(prev)
+	p.collectCorruptLocked()
+	if p.loss.empty() {
+		return nil
+	}
+	p.hasLoss.Store(true)
+	p.lossDirty = false
+	return saveLoss(p.cfg.SpoolDir, p.loss.report())
 }
 
 // Publish enqueues m; it does not wait for NATS. It returns nil when m is queued (in memory or in the

@@ -489,6 +489,15 @@ func (s *spool) close(keepCursor bool) error {
 	return firstErr(werr, s.saveCursor(keepCursor))
 }
 
+// release closes the files without syncing or touching the cursor (for a failed start).
+func (s *spool) release() {
+	if s.w != nil {
+		s.w.Close()
+		s.w, s.wseg = nil, nil
+	}
+	s.closeReader()
+}
+
 func (s *spool) saveCursor(keep bool) error {
 	for _, g := range s.segs {
 		if keep && g.id == s.rid && s.roff > g.start {
