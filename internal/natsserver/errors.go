@@ -12,6 +12,8 @@ var (
 	ErrNotReady = errors.New("server not ready for connections")
 	// ErrServerFatal means the server reported a fatal error while starting (it logs it, we return it).
 	ErrServerFatal = errors.New("server failed")
+	// ErrStoreLocked means another server (in this or another process) uses the store directory.
+	ErrStoreLocked = errors.New("store directory in use by another server")
 	// ErrNoJetStream means the server started but JetStream is not enabled.
 	ErrNoJetStream = errors.New("jetstream not enabled")
 )

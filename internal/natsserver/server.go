@@ -5,7 +5,9 @@ import (
 
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,19 +17,36 @@ import (
 
 // Server is a running embedded nats-server with JetStream.
 type Server struct {
-	ns  *server.Server
-	cfg Config // effective: defaults applied, random ports resolved
+	ns       *server.Server
+	cfg      Config   // effective: defaults applied, random ports resolved
+	lock     *os.File // flock on the store directory, released at Shutdown
+	shutdown sync.Once
 }
 
 // Start starts a server for cfg and waits until it accepts connections with JetStream enabled. ctx bounds
 // only the startup wait (as does cfg.ReadyTimeout); the server then runs until Shutdown. On failure
-// nothing is left running and the error says why: a bad config, the client or route port in use (the
-// error wraps syscall.EADDRINUSE), a fatal server error (ErrServerFatal) or a timeout (ErrNotReady).
+// nothing is left running and the error says why: a bad config, the store directory used by another
+// server (ErrStoreLocked), the client or route port in use (the error wraps syscall.EADDRINUSE), a fatal
+// server error (ErrServerFatal) or a timeout (ErrNotReady).
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockStore(cfg.StoreDir)
+	if err != nil {
+		return nil, fmt.Errorf("starting nats server: %w", err)
+	}
+	s, err := start(ctx, cfg)
+	if err != nil {
+		unlock(lock)
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := checkPortsFree(cfg); err != nil {
 		return nil, fmt.Errorf("starting nats server: %w", err)
 	}
@@ -45,6 +64,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("starting nats server %q: %w", cfg.ServerName, err)
 	}
 	return &Server{ns: ns, cfg: resolvePorts(cfg, ns)}, nil
+}
+
+func unlock(f *os.File) {
+	if f != nil {
+		f.Close() // closing the descriptor releases the flock
+	}
 }
 
 // run starts ns and waits for it to be ready; on any failure it shuts ns down before returning.
@@ -146,11 +171,14 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 // tests). Do not shut it down directly.
 func (s *Server) Underlying() *server.Server { return s.ns }
 
-// Shutdown stops the server and waits until it has closed its store and listeners. It is safe to call
-// more than once.
+// Shutdown stops the server, waits until it has closed its store and listeners, and releases the store
+// directory. It is safe to call more than once.
 func (s *Server) Shutdown() {
-	s.ns.Shutdown()
-	s.ns.WaitForShutdown()
+	s.shutdown.Do(func() {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+		unlock(s.lock)
+	})
 }
 
 // Running reports whether the server has not been shut down.

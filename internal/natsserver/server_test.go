@@ -89,6 +89,15 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
+func TestStoreDirInUse(t *testing.T) {
+	s := natsservertest.RunServer(t)
+	_, err := natsserver.Start(t.Context(), natsserver.Config{StoreDir: s.Config().StoreDir, Port: natsserver.RandomPort})
+	if !errors.Is(err, natsserver.ErrStoreLocked) {
+		t.Fatalf("second server on the same store: %v, want ErrStoreLocked", err)
+	}
+	t.Logf("error reads: %v", err)
+}
+
 func TestDontListen(t *testing.T) {
 	s := natsservertest.RunServerWith(t, natsserver.Config{StoreDir: t.TempDir(), DontListen: true})
 	nc := natsservertest.Connect(t, s)
