@@ -17,6 +17,8 @@ var (
 	ErrInvalidMsg = errors.New("invalid message")
 	// ErrInvalidConfig means a Config or RawStreamConfig field is missing or out of range.
 	ErrInvalidConfig = errors.New("invalid config")
+	// ErrSpoolLocked means another Publisher (in this or another process) uses the spool directory.
+	ErrSpoolLocked = errors.New("spool directory in use by another publisher")
 	// ErrReconnectBuffer means the connection buffers publishes while reconnecting, which would reorder
 	// messages against our retries; create it with ConnOptions (nats.ReconnectBufSize(-1)).
 	ErrReconnectBuffer = errors.New("connection must not buffer while reconnecting")

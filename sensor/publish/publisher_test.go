@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -341,14 +340,9 @@ func TestKilledWriteAhead(t *testing.T) {
 	s := natsservertest.RunServer(t)
 	nc := natsservertest.Connect(t, s, publish.ConnOptions()...)
 	ensureStream(t, nc)
-	dir := t.TempDir()
-	ctx, kill := context.WithCancel(t.Context())
 	reg := prometheus.NewRegistry()
-	cfg := publish.Config{Conn: nc, SpoolDir: dir, MemoryBytes: -1, Registerer: reg, Logger: zaptest.NewLogger(t)}
-	p, err := publish.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := publish.Config{Conn: nc, SpoolDir: t.TempDir(), MemoryBytes: -1, Registerer: reg}
+	p := startPublisher(t, cfg)
 	const first, second = 1000, 200
 	for i := range first {
 		if err := p.Publish(t.Context(), testMsg(i)); err != nil {
@@ -358,7 +352,10 @@ func TestKilledWriteAhead(t *testing.T) {
 	for metric(t, reg, "factstream_publish_batches_total") < first/2 {
 		time.Sleep(time.Millisecond)
 	}
-	kill() // the publisher stops where it is; Close is never called
+	if _, err := publish.New(t.Context(), cfg); !errors.Is(err, publish.ErrSpoolLocked) {
+		t.Fatalf("second publisher on the spool: %v, want ErrSpoolLocked", err)
+	}
+	publish.Kill(p) // the publisher stops where it is; Close is never called
 	t.Logf("killed after %.0f of %d batches were acknowledged", metric(t, reg, "factstream_publish_batches_total"), first)
 
 	cfg.Registerer = prometheus.NewRegistry()

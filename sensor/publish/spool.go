@@ -73,19 +73,30 @@ type spool struct {
 	dirty    bool // written since the last fsync
 	newFile  bool // a file was created since the last directory fsync
 	corrupt  []SpoolCorruption
+	lock     *os.File // flock on the directory, held until close or release
 }
 
 // openSpool recovers the spool in cfg.dir, truncating corrupt tails; they are returned in takeCorrupt.
 func openSpool(cfg spoolConfig, log *zap.Logger) (*spool, error) {
-	if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating spool directory: %w", err)
-	}
-	s := &spool{cfg: cfg, log: log}
-	ids, err := listSegments(cfg.dir)
+	lock, err := lockDir(cfg.dir)
 	if err != nil {
 		return nil, err
 	}
-	curID, curOff := readCursor(cfg.dir, log)
+	s := &spool{cfg: cfg, log: log, lock: lock}
+	if err := s.recover(); err != nil {
+		s.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover loads the segments and the cursor.
+func (s *spool) recover() error {
+	ids, err := listSegments(s.cfg.dir)
+	if err != nil {
+		return err
+	}
+	curID, curOff := readCursor(s.cfg.dir, s.log)
 	s.cursorID = curID
 	for _, id := range ids {
 		s.lastID = max(s.lastID, id)
@@ -94,10 +105,10 @@ func openSpool(cfg spoolConfig, log *zap.Logger) (*spool, error) {
 			off = curOff
 		}
 		if err := s.recoverSegment(id, off); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // listSegments returns the segment ids in dir, ascending, and removes temporary files left by a crash.
@@ -486,16 +497,26 @@ func (s *spool) close(keepCursor bool) error {
 		werr = s.closeWriter()
 	}
 	s.closeReader()
-	return firstErr(werr, s.saveCursor(keepCursor))
+	err := firstErr(werr, s.saveCursor(keepCursor))
+	s.unlock()
+	return err
 }
 
-// release closes the files without syncing or touching the cursor (for a failed start).
+func (s *spool) unlock() {
+	if s.lock != nil {
+		s.lock.Close() // closing the descriptor releases the flock
+		s.lock = nil
+	}
+}
+
+// release closes the files and the lock without syncing or touching the cursor (a failed start).
 func (s *spool) release() {
 	if s.w != nil {
 		s.w.Close()
 		s.w, s.wseg = nil, nil
 	}
 	s.closeReader()
+	s.unlock()
 }
 
 func (s *spool) saveCursor(keep bool) error {
