@@ -22,6 +22,7 @@ func openTestSpool(t *testing.T, dir string, limit int64) *spool {
 	if err != nil {
 		t.Fatalf("opening spool: %v", err)
 	}
+	t.Cleanup(s.release)
 	return s
 }
 
