@@ -102,6 +102,7 @@ func BenchmarkIndexApply(b *testing.B) {
 	var sink int
 	b.ReportAllocs()
 	i := 0
+	cpu := startCPU(b)
 	for b.Loop() {
 		c := x.Apply(&evs[i])
 		sink += len(c.Path) + len(c.OldPath)
@@ -110,6 +111,7 @@ func BenchmarkIndexApply(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cpu.report(b, b.N, "events/cpu-s")
 	if sink == 0 {
 		b.Fatal("no paths")
 	}
@@ -119,6 +121,7 @@ func BenchmarkIndexApply(b *testing.B) {
 func BenchmarkIndexScan(b *testing.B) {
 	n := benchInodes(b)
 	var before, after runtime.MemStats
+	cpu := startCPU(b)
 	for b.Loop() {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -129,20 +132,33 @@ func BenchmarkIndexScan(b *testing.B) {
 		runtime.KeepAlive(x)
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "entries/s")
+	cpu.report(b, b.N*n, "entries/cpu-s")
 }
 
-// BenchmarkSnapshot measures writing and reading the snapshot of an index of a million inodes, and
-// resuming from it with a tail of 100,000 events.
-func BenchmarkSnapshot(b *testing.B) {
+// BenchmarkSnapshotWrite measures writing the snapshot of an index of a million inodes.
+func BenchmarkSnapshotWrite(b *testing.B) {
 	n := benchInodes(b)
 	x := synthIndex(n)
-	tail := synthWorkload(n, 100_000)
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()
 		if err := x.WriteSnapshot(&buf, 1); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(buf.Len())/float64(n), "bytes/inode")
+}
+
+// BenchmarkResume measures what a worker taking over a partition does: read the snapshot of an index of
+// a million inodes and apply a tail of 100,000 events.
+func BenchmarkResume(b *testing.B) {
+	n := benchInodes(b)
+	var buf bytes.Buffer
+	if err := synthIndex(n).WriteSnapshot(&buf, 1); err != nil {
+		b.Fatal(err)
+	}
+	tail := synthWorkload(n, 100_000)
+	for b.Loop() {
 		y, _, err := ReadSnapshot(bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			b.Fatal(err)
@@ -151,5 +167,38 @@ func BenchmarkSnapshot(b *testing.B) {
 			y.Apply(&tail[i])
 		}
 	}
-	b.ReportMetric(float64(buf.Len())/float64(n), "snapshot-bytes/inode")
+}
+
+// BenchmarkRebuild measures rebuilding from raw batches in memory: decoding 256-event batches and
+// applying them, which is what a worker does per message when replaying FACT_RAW, without NATS.
+func BenchmarkRebuild(b *testing.B) {
+	n := benchInodes(b)
+	s := NewIndexes()
+	s.m[Key{"node-1", 0}] = synthIndex(n)
+	evs := synthWorkload(n, 100_000)
+	var msgs [][]byte
+	for i := 0; i < len(evs); i += 256 {
+		batch := schemas.Batch{Host: "node-1", BootID: "boot", BatchSeq: uint64(i), Events: evs[i:min(i+256, len(evs))]}
+		data, err := schemas.EncodeBatch(nil, &batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, data)
+	}
+	var batch schemas.Batch
+	events := 0
+	i := 0
+	cpu := startCPU(b)
+	for b.Loop() {
+		if err := schemas.DecodeBatch(msgs[i], &batch); err != nil {
+			b.Fatal(err)
+		}
+		s.ApplyBatch(&batch, nil)
+		events += len(batch.Events)
+		if i++; i == len(msgs) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	cpu.report(b, events, "events/cpu-s")
 }

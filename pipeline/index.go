@@ -165,7 +165,7 @@ func (t *tree) create(ev *schemas.RawEvent, x *Index) {
 	if n := t.find(ev.Ino); n != 0 {
 		t.remove(n)
 	}
-	p := t.find(ev.ParentIno)
+	p, px := t.findDir(ev.ParentIno)
 	if p == 0 {
 		return
 	}
@@ -173,7 +173,7 @@ func (t *tree) create(ev *schemas.RawEvent, x *Index) {
 	if ev.Kind == schemas.KindMkdir || isDir(ev.Mode) {
 		t.ensureExt(n)
 	}
-	t.link(n, p, ev.Name)
+	t.linkExt(n, p, px, ev.Name)
 	x.untomb(ev.Ino, 0, nil)
 	x.untomb(ev.Ino, ev.ParentIno, ev.Name)
 }
@@ -213,7 +213,7 @@ func (t *tree) rename(ev *schemas.RawEvent, x *Index) {
 		}
 	}
 	x.tomb(ev.Ino, ev.OldParentIno, ev.OldName)
-	np = t.find(ev.ParentIno) // removing the target cannot remove its parent, unless the input has cycles
+	np, npx := t.findDir(ev.ParentIno) // removing the target cannot remove its parent but for cycles
 	n := t.find(ev.Ino)
 	if n != 0 {
 		if t.anchored(n) {
@@ -224,7 +224,7 @@ func (t *tree) rename(ev *schemas.RawEvent, x *Index) {
 		}
 	}
 	if np != 0 {
-		t.link(t.ensure(ev.Ino, isDir(ev.Mode)), np, ev.Name)
+		t.linkExt(t.ensure(ev.Ino, isDir(ev.Mode)), np, npx, ev.Name)
 		x.untomb(ev.Ino, ev.ParentIno, ev.Name)
 	}
 	t.dropIfOrphan(t.find(ev.Ino))

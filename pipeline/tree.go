@@ -133,6 +133,11 @@ func (t *tree) findEdge(n, p uint32, name []byte) uint32 {
 
 // link gives node n the name name in directory p, unless it has it already.
 func (t *tree) link(n, p uint32, name []byte) {
+	t.linkExt(n, p, t.nodes[p].ext, name)
+}
+
+// linkExt is link when the caller knows the ext of p, x (0 if p has none yet).
+func (t *tree) linkExt(n, p, x uint32, name []byte) {
 	if t.findEdge(n, p, name) != 0 {
 		return
 	}
@@ -144,7 +149,11 @@ func (t *tree) link(n, p uint32, name []byte) {
 		e = uint32(len(t.edges))
 		t.edges = append(t.edges, edge{})
 	}
-	px := t.ensureExt(p)
+	if x == 0 {
+		t.ensureExt(p)
+		x = t.nodes[p].ext
+	}
+	px := &t.exts[x]
 	t.edges[e] = edge{node: n, parent: p, name: t.names.add(name), nextLink: t.nodes[n].links, nextKid: px.kids}
 	if px.kids != 0 {
 		t.edges[px.kids].prevKid = e
