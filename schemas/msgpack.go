@@ -117,10 +117,11 @@ func (r *reader) fail(format string, args ...any) bool {
 }
 
 func (r *reader) need(n int) bool {
-	if len(r.p)-r.off < n {
-		return r.fail("truncated: need %d bytes, have %d", n, len(r.p)-r.off)
-	}
-	return true
+	return len(r.p)-r.off >= n || r.short(n)
+}
+
+func (r *reader) short(n int) bool {
+	return r.fail("truncated: need %d bytes, have %d", n, len(r.p)-r.off)
 }
 
 // isNil consumes a nil if one comes next.
@@ -135,6 +136,14 @@ func (r *reader) isNil() bool {
 // readInt reads any msgpack integer, or nil as zero, as a value in [lo, hi].
 func (r *reader) readInt(lo int64, hi uint64) (neg int64, pos uint64, ok bool) {
 	r.start = r.off
+	if r.off < len(r.p) && r.p[r.off] < 0x80 && uint64(r.p[r.off]) <= hi { // the usual small value
+		r.off++
+		return 0, uint64(r.p[r.off-1]), true
+	}
+	return r.readIntSlow(lo, hi)
+}
+
+func (r *reader) readIntSlow(lo int64, hi uint64) (neg int64, pos uint64, ok bool) {
 	if !r.need(1) {
 		return 0, 0, false
 	}
@@ -171,9 +180,13 @@ func (r *reader) readInt(lo int64, hi uint64) (neg int64, pos uint64, ok bool) {
 		return 0, 0, r.fail("want integer, got 0x%02x", c)
 	}
 	if neg < lo || pos > hi {
-		return 0, 0, r.fail("integer out of range [%d, %d]", lo, hi)
+		return 0, 0, r.outOfRange(lo, hi)
 	}
 	return neg, pos, true
+}
+
+func (r *reader) outOfRange(lo int64, hi uint64) bool {
+	return r.fail("integer out of range [%d, %d]", lo, hi)
 }
 
 func readBE(p []byte, n int) uint64 {
