@@ -1,0 +1,30 @@
+package pipeline
+
+import (
+	"go/build"
+	"strings"
+	"testing"
+)
+
+// TestLayering keeps the resolver and the wire types free of the kernel side, so that they build and
+// test anywhere without privileges.
+func TestLayering(t *testing.T) {
+	forbidden := []string{
+		"github.com/cilium/ebpf",
+		"github.com/factstream/factstream/sensor",
+		"github.com/factstream/factstream/bpf",
+	}
+	for _, dir := range []string{".", "../schemas"} {
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range append(pkg.Imports, pkg.TestImports...) {
+			for _, f := range forbidden {
+				if strings.HasPrefix(imp, f) {
+					t.Errorf("%s imports %s", pkg.ImportPath, imp)
+				}
+			}
+		}
+	}
+}
