@@ -47,9 +47,9 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// WarnEvery rate-limits warnings that could repeat per batch.
 	WarnEvery time.Duration
-	// OnLoss receives what was dropped, once NATS acknowledges again (or at the next start, if the
-	// publisher closed first). It runs on the publisher's goroutine: it may call Publish, not block. When
-	// nil, reports are logged at Error level.
+	// OnLoss receives what was dropped, once NATS takes batches again (checked every tick, at most one
+	// report per second) or after the next start if the publisher closed first. It runs on the
+	// publisher's goroutine: it may call Publish, not block. When nil, reports are logged at Error level.
 	OnLoss func(LossReport)
 	// Logger is where the publisher logs; nil discards.
 	Logger *zap.Logger

@@ -249,6 +249,21 @@ func (l *lossRecorder) onLoss(r publish.LossReport) {
 	}
 }
 
+// events sums the events reported dropped for reason.
+func (l *lossRecorder) events(reason publish.DropReason) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.reports {
+		for _, d := range r.Drops {
+			if d.Reason == reason {
+				n += d.Events
+			}
+		}
+	}
+	return n
+}
+
 func (l *lossRecorder) wait(t testing.TB, timeout time.Duration) []publish.LossReport {
 	t.Helper()
 	select {

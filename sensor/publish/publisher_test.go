@@ -316,19 +316,14 @@ func TestRejectedBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	closePublisher(t, p, 10*time.Second)
-	reports := losses.wait(t, time.Second)
-	var events int
-	for _, r := range reports {
-		for _, d := range r.Drops {
-			if d.Reason != publish.ReasonRejected {
-				t.Errorf("drop reason %s, want rejected", d.Reason)
-			}
-			events += d.Events
-		}
+	want := len(rejected) * eventsPerMsg
+	deadline := time.Now().Add(5 * time.Second)
+	for losses.events(publish.ReasonRejected) < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
-	if events != len(rejected)*eventsPerMsg {
-		t.Errorf("reported %d rejected events, want %d", events, len(rejected)*eventsPerMsg)
+	closePublisher(t, p, 10*time.Second)
+	if got := losses.events(publish.ReasonRejected); got != want {
+		t.Errorf("reported %d rejected events, want %d", got, want)
 	}
 	assertExactlyOnce(t, readStream(t, jsFor(t, nc)), kept)
 }

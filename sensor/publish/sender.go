@@ -176,9 +176,6 @@ func (s *sender) acked(it *item, ack *jetstream.PubAck) {
 		m.duplicates.Inc()
 	}
 	s.release(it)
-	if s.p.hasLoss.Load() {
-		s.reportLoss()
-	}
 }
 
 // release frees the spool record of an item that is done with (acknowledged or dropped).
@@ -262,17 +259,22 @@ func (s *sender) idle(ctx context.Context, tick <-chan time.Time) {
 	case <-s.p.wake:
 	case <-tick:
 		s.tick()
-		if s.p.hasLoss.Load() && s.p.cfg.Conn.IsConnected() {
-			s.reportLoss()
-		}
 	case <-ctx.Done():
 	case <-s.p.stop:
 	case <-s.p.drain:
 	}
 }
 
-// tick fsyncs the spool and saves the loss book if it changed, so both survive a crash.
+// tick fsyncs the spool and saves the loss book if it changed, so both survive a crash; and hands the
+// loss over once NATS takes batches again (at most one report per tick, however many drops).
 func (s *sender) tick() {
+	s.saveState()
+	if s.p.hasLoss.Load() && s.healthy && s.p.cfg.Conn.IsConnected() {
+		s.reportLoss()
+	}
+}
+
+func (s *sender) saveState() {
 	p := s.p
 	p.mu.Lock()
 	err := p.spool.sync()
