@@ -23,6 +23,21 @@ type Counters map[string]HookCounters
 
 // hookNames names the hooks of enum hook.
 var hookNames = map[lsmHook]string{
+	lsmHookHOOK_SYS_OPEN:        "sys_open",
+	lsmHookHOOK_SYS_MKDIR:       "sys_mkdir",
+	lsmHookHOOK_SYS_MKNOD:       "sys_mknod",
+	lsmHookHOOK_SYS_UNLINK:      "sys_unlink",
+	lsmHookHOOK_SYS_RMDIR:       "sys_rmdir",
+	lsmHookHOOK_SYS_RENAME:      "sys_rename",
+	lsmHookHOOK_SYS_LINK:        "sys_link",
+	lsmHookHOOK_SYS_SYMLINK:     "sys_symlink",
+	lsmHookHOOK_SYS_CHMOD:       "sys_chmod",
+	lsmHookHOOK_SYS_CHOWN:       "sys_chown",
+	lsmHookHOOK_SYS_SETXATTR:    "sys_setxattr",
+	lsmHookHOOK_SYS_REMOVEXATTR: "sys_removexattr",
+	lsmHookHOOK_SYS_MOUNT:       "sys_mount",
+	lsmHookHOOK_SYS_UMOUNT:      "sys_umount",
+	lsmHookHOOK_SYS_MOVE_MOUNT:  "sys_move_mount",
 	lsmHookHOOK_FILE_OPEN:          "file_open",
 	lsmHookHOOK_PATH_MKDIR:         "path_mkdir",
 	lsmHookHOOK_PATH_MKNOD:         "path_mknod",
@@ -45,11 +60,25 @@ var hookNames = map[lsmHook]string{
 	lsmHookHOOK_SCHED_PROCESS_EXIT: "sched_process_exit",
 }
 
-// readCounters sums the per-CPU counters of every named hook.
-func readCounters(m *ebpf.Map) (Counters, error) {
+// hookOf tells which set a hook belongs to: the scheduler's tracepoints are in both.
+func hookOf(hook lsmHook) (lsm, tracepoint bool) {
+	switch {
+	case hook >= lsmHookHOOK_SYS_OPEN:
+		return false, true
+	case hook >= lsmHookHOOK_SCHED_PROCESS_EXEC:
+		return true, true
+	}
+	return true, false
+}
+
+// readCounters sums the per-CPU counters of every hook of set.
+func readCounters(m *ebpf.Map, set ProbeSet) (Counters, error) {
 	out := make(Counters, len(hookNames))
 	var perCPU []uint64
 	for hook, name := range hookNames {
+		if lsm, tp := hookOf(hook); (set == ProbeSetLSM && !lsm) || (set == ProbeSetTracepoint && !tp) {
+			continue
+		}
 		var c [lsmCounterCOUNTER_MAX]uint64
 		for i := range c {
 			key := uint32(hook)*uint32(lsmCounterCOUNTER_MAX) + uint32(i)

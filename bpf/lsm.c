@@ -15,26 +15,8 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("lsm/file_open")
 int BPF_PROG(file_open, struct file *file)
 {
-	__u32 fmode = BPF_CORE_READ(file, f_mode);
-	__u32 fflags = BPF_CORE_READ(file, f_flags);
-	struct target t;
-	__u8 kind;
-
 	count(HOOK_FILE_OPEN, COUNTER_TOTAL);
-	if (fmode & FMODE_CREATED)
-		kind = KIND_CREATION;
-	else if ((fmode & FMODE_WRITE) || (fflags & O_TRUNC))
-		kind = KIND_OPEN;
-	else
-		return 0; /* read-only opens are not reported */
-	target_init(&t, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
-	if (!target_decide(&t)) {
-		count(HOOK_FILE_OPEN, COUNTER_IGNORED);
-		return 0;
-	}
-	if (kind == KIND_CREATION && t.monitored == MONITORED_BY_PARENT)
-		track(t.dev, t.ino);
-	simple_event(&t, kind, HOOK_FILE_OPEN);
+	report_open(file, HOOK_FILE_OPEN);
 	return 0;
 }
 

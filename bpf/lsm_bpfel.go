@@ -36,6 +36,7 @@ const (
 	lsmEventFlagsFLAG_PATH_TRUNCATED  lsmEventFlags = 8
 	lsmEventFlagsFLAG_MOUNT_MOVE      lsmEventFlags = 16
 	lsmEventFlagsFLAG_STATX_INODE     lsmEventFlags = 32
+	lsmEventFlagsFLAG_INODE_MISSING   lsmEventFlags = 64
 )
 
 type lsmEventHdr struct {
@@ -153,6 +154,21 @@ const (
 	lsmHookHOOK_SCHED_PROCESS_EXEC lsmHook = 17
 	lsmHookHOOK_SCHED_PROCESS_FORK lsmHook = 18
 	lsmHookHOOK_SCHED_PROCESS_EXIT lsmHook = 19
+	lsmHookHOOK_SYS_OPEN           lsmHook = 20
+	lsmHookHOOK_SYS_MKDIR          lsmHook = 21
+	lsmHookHOOK_SYS_MKNOD          lsmHook = 22
+	lsmHookHOOK_SYS_UNLINK         lsmHook = 23
+	lsmHookHOOK_SYS_RMDIR          lsmHook = 24
+	lsmHookHOOK_SYS_RENAME         lsmHook = 25
+	lsmHookHOOK_SYS_LINK           lsmHook = 26
+	lsmHookHOOK_SYS_SYMLINK        lsmHook = 27
+	lsmHookHOOK_SYS_CHMOD          lsmHook = 28
+	lsmHookHOOK_SYS_CHOWN          lsmHook = 29
+	lsmHookHOOK_SYS_SETXATTR       lsmHook = 30
+	lsmHookHOOK_SYS_REMOVEXATTR    lsmHook = 31
+	lsmHookHOOK_SYS_MOUNT          lsmHook = 32
+	lsmHookHOOK_SYS_UMOUNT         lsmHook = 33
+	lsmHookHOOK_SYS_MOVE_MOUNT     lsmHook = 34
 	lsmHookHOOK_MAX                lsmHook = 48
 )
 
@@ -191,6 +207,7 @@ const (
 const (
 	lsmMapCounters          = "counters"
 	lsmMapEvents            = "events"
+	lsmMapLookupScratch     = "lookup_scratch"
 	lsmMapPathScratch       = "path_scratch"
 	lsmMapPrefixes          = "prefixes"
 	lsmMapRecordScratch     = "record_scratch"
@@ -304,6 +321,7 @@ type lsmProgramSpecs struct {
 type lsmMapSpecs struct {
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
+	LookupScratch *ebpf.MapSpec `ebpf:"lookup_scratch"`
 	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
 	Prefixes      *ebpf.MapSpec `ebpf:"prefixes"`
 	RecordScratch *ebpf.MapSpec `ebpf:"record_scratch"`
@@ -355,6 +373,7 @@ func (o *lsmObjects) Close() error {
 type lsmMaps struct {
 	Counters      *ebpf.Map `ebpf:"counters"`
 	Events        *ebpf.Map `ebpf:"events"`
+	LookupScratch *ebpf.Map `ebpf:"lookup_scratch"`
 	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
 	Prefixes      *ebpf.Map `ebpf:"prefixes"`
 	RecordScratch *ebpf.Map `ebpf:"record_scratch"`
@@ -367,6 +386,7 @@ func (m *lsmMaps) Close() error {
 	return _LsmClose(
 		m.Counters,
 		m.Events,
+		m.LookupScratch,
 		m.PathScratch,
 		m.Prefixes,
 		m.RecordScratch,

@@ -20,14 +20,17 @@ import (
 // ProbeSet names a set of probes.
 type ProbeSet string
 
-// The probe sets.
+// The probe sets. ProbeSetAuto picks LSM where it loads, else tracepoints.
 const (
+	ProbeSetAuto       ProbeSet = "auto"
 	ProbeSetLSM        ProbeSet = "lsm"
 	ProbeSetTracepoint ProbeSet = "tracepoint"
 )
 
 // Options configure Load. The zero value is usable: every field has a default.
 type Options struct {
+	// Set is the probe set to load: auto (the default), lsm or tracepoint.
+	Set ProbeSet
 	// RingSize is the ring buffer's size in bytes, a power of two and a multiple of the page size.
 	// Default 8 MiB.
 	RingSize uint32
@@ -43,6 +46,13 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() error {
+	switch o.Set {
+	case "":
+		o.Set = ProbeSetAuto
+	case ProbeSetAuto, ProbeSetLSM, ProbeSetTracepoint:
+	default:
+		return fmt.Errorf("probe set %q: want auto, lsm or tracepoint", o.Set)
+	}
 	if o.RingSize == 0 {
 		o.RingSize = 8 << 20
 	}
@@ -62,6 +72,7 @@ func (o *Options) setDefaults() error {
 // Probes are loaded and attached probes. Create with Load; Close when done.
 type Probes struct {
 	set    ProbeSet
+	why    string
 	coll   *ebpf.Collection
 	links  []link.Link
 	reader *ringbuf.Reader
@@ -73,26 +84,60 @@ type Probes struct {
 	closeErr  error
 }
 
-// Load loads the LSM probe set, attaches every program and opens the ring buffer. On failure it closes
-// whatever it had opened; an *UnavailableError says why the set cannot run on this kernel.
+// Load loads a probe set, attaches every program and opens the ring buffer. On failure it closes whatever
+// it had opened; an *UnavailableError says why a set cannot run on this kernel. With ProbeSetAuto it loads
+// the LSM set where it can and the tracepoint set otherwise; Why says which and why.
 func Load(opts Options) (*Probes, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("load probes: %w", err)
 	}
-	if err := lsmAvailable(); err != nil {
-		return nil, err
-	}
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("load probes: remove memlock limit: %w", err)
 	}
-	spec, err := loadLsm()
+	if opts.Set != ProbeSetAuto {
+		p, err := loadSet(opts.Set, opts)
+		if p != nil {
+			p.why = "requested"
+		}
+		return p, err
+	}
+	p, err := loadSet(ProbeSetLSM, opts)
+	if err == nil {
+		p.why = "auto: BPF-LSM loads on this kernel"
+		return p, nil
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		return nil, err
+	}
+	p, tpErr := loadSet(ProbeSetTracepoint, opts)
+	if tpErr != nil {
+		return nil, fmt.Errorf("load probes: no probe set runs here: %w", errors.Join(err, tpErr))
+	}
+	p.why = "auto: " + err.Error()
+	return p, nil
+}
+
+// loadSet loads one probe set.
+func loadSet(set ProbeSet, opts Options) (*Probes, error) {
+	var (
+		spec *ebpf.CollectionSpec
+		err  error
+	)
+	if set == ProbeSetLSM {
+		if err := lsmAvailable(); err != nil {
+			return nil, err
+		}
+		spec, err = loadLsm()
+	} else {
+		spec, err = loadTracepoint()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("load probes: read embedded object: %w", err)
+		return nil, fmt.Errorf("load %s probes: read embedded object: %w", set, err)
 	}
-	if err := configure(spec, opts); err != nil {
-		return nil, fmt.Errorf("load probes: %w", err)
+	if err := configure(spec, set, opts); err != nil {
+		return nil, fmt.Errorf("load %s probes: %w", set, err)
 	}
-	p := &Probes{set: ProbeSetLSM, prefixes: map[string]struct{}{}}
+	p := &Probes{set: set, prefixes: map[string]struct{}{}}
 	if err := p.open(spec, opts); err != nil {
 		p.Close()
 		return nil, err
@@ -100,8 +145,9 @@ func Load(opts Options) (*Probes, error) {
 	return p, nil
 }
 
-// configure sets map sizes and load-time constants on spec, and drops programs for hooks this kernel lacks.
-func configure(spec *ebpf.CollectionSpec, opts Options) error {
+// configure sets map sizes and load-time constants on spec, and drops programs for hooks and system calls
+// this kernel lacks.
+func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
 	spec.Maps["events"].MaxEntries = opts.RingSize
 	spec.Maps["tracked"].MaxEntries = opts.TrackedInodes
 	spec.Maps["prefixes"].MaxEntries = opts.Prefixes
@@ -110,18 +156,87 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {
-		return &UnavailableError{Set: ProbeSetLSM, Reason: "the kernel has no BTF (/sys/kernel/btf/vmlinux)", Err: err}
+		return &UnavailableError{Set: set, Reason: "the kernel has no BTF (/sys/kernel/btf/vmlinux)", Err: err}
+	}
+	if set == ProbeSetTracepoint {
+		if err := setDentryLayout(spec, kernel); err != nil {
+			return &UnavailableError{Set: set, Reason: "cannot read struct dentry's layout from the kernel's BTF", Err: err}
+		}
+	}
+	events, err := tracefsEvents()
+	if set == ProbeSetTracepoint && err != nil {
+		return &UnavailableError{Set: set, Reason: "no tracefs to find system-call tracepoints in", Err: err}
 	}
 	for name, prog := range spec.Programs {
-		if prog.Type != ebpf.LSM {
-			continue
-		}
-		var fn *btf.Func
-		if err := kernel.TypeByName("bpf_lsm_"+name, &fn); err != nil {
-			delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
+		switch prog.Type {
+		case ebpf.LSM:
+			var fn *btf.Func
+			if kernel.TypeByName("bpf_lsm_"+name, &fn) != nil {
+				delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
+			}
+		case ebpf.TracePoint:
+			if !syscallTraced(events, prog.SectionName) {
+				delete(spec.Programs, name) // e.g. fchmodat2 before 6.6
+			}
 		}
 	}
 	return nil
+}
+
+// setDentryLayout tells the tracepoint set where this kernel's dentries keep their children.
+func setDentryLayout(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
+	var dentry *btf.Struct
+	if err := kernel.TypeByName("dentry", &dentry); err != nil {
+		return err
+	}
+	offsets := map[string]uint32{}
+	for _, m := range dentry.Members {
+		offsets[m.Name] = m.Offset.Bytes()
+	}
+	hlist, children, sibling := uint32(1), "d_children", "d_sib"
+	if _, ok := offsets[children]; !ok {
+		hlist, children, sibling = 0, "d_subdirs", "d_child"
+	}
+	if _, ok := offsets[children]; !ok {
+		return fmt.Errorf("struct dentry has neither d_children nor d_subdirs")
+	}
+	if _, ok := offsets[sibling]; !ok {
+		return fmt.Errorf("struct dentry has no %s", sibling)
+	}
+	for name, v := range map[string]uint32{
+		"dentry_children_hlist": hlist, "dentry_children_off": offsets[children], "dentry_sibling_off": offsets[sibling],
+	} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// tracefsEvents finds tracefs's events directory, mounting tracefs if needed.
+func tracefsEvents() (string, error) {
+	for _, dir := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
+		if _, err := os.Stat(dir); err == nil {
+			return dir, nil
+		}
+	}
+	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+		return "", fmt.Errorf("mount tracefs on /sys/kernel/tracing: %w", err)
+	}
+	return "/sys/kernel/tracing/events", nil
+}
+
+// syscallTraced tells whether both tracepoints of the system call of a program's section
+// ("tracepoint/syscalls/sys_enter_NAME") exist: an entry without its exit would leave calls behind.
+func syscallTraced(events, section string) bool {
+	name := section[strings.LastIndexByte(section, '/')+1:]
+	base := strings.TrimPrefix(strings.TrimPrefix(name, "sys_enter_"), "sys_exit_")
+	for _, ev := range []string{"sys_enter_" + base, "sys_exit_" + base} {
+		if _, err := os.Stat(filepath.Join(events, "syscalls", ev)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // open loads the collection, attaches its programs and opens the ring buffer reader.
@@ -134,31 +249,38 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	if err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
-			return fmt.Errorf("load probes: verifier: %+v", verr)
+			return fmt.Errorf("load %s probes: verifier: %+v", p.set, verr)
 		}
-		if errors.Is(err, unix.EPERM) {
+		if errors.Is(err, unix.EPERM) && spec.Programs["file_open"] != nil {
 			return &UnavailableError{Set: ProbeSetLSM, Reason: "the kernel refuses programs that need a BPF trampoline (EPERM at load)", Err: err}
 		}
-		return fmt.Errorf("load probes: %w", err)
+		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.coll = coll
 	for name, prog := range coll.Programs {
-		l, err := attach(prog)
+		l, err := attach(prog, spec.Programs[name].SectionName)
 		if err != nil {
-			return fmt.Errorf("load probes: attach %s: %w", name, err)
+			return fmt.Errorf("load %s probes: attach %s: %w", p.set, name, err)
 		}
 		p.links = append(p.links, l)
 	}
 	p.reader, err = ringbuf.NewReader(coll.Maps["events"])
 	if err != nil {
-		return fmt.Errorf("load probes: open ring buffer: %w", err)
+		return fmt.Errorf("load %s probes: open ring buffer: %w", p.set, err)
 	}
 	return nil
 }
 
-func attach(prog *ebpf.Program) (link.Link, error) {
-	if prog.Type() == ebpf.LSM {
+func attach(prog *ebpf.Program, section string) (link.Link, error) {
+	switch prog.Type() {
+	case ebpf.LSM:
 		return link.AttachLSM(link.LSMOptions{Program: prog})
+	case ebpf.TracePoint:
+		parts := strings.Split(section, "/") // tracepoint/GROUP/NAME
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("section %q is not tracepoint/GROUP/NAME", section)
+		}
+		return link.Tracepoint(parts[1], parts[2], prog, nil)
 	}
 	return link.AttachTracing(link.TracingOptions{Program: prog})
 }
@@ -185,6 +307,9 @@ func lsmAvailable() error {
 
 // Set names the probe set that runs.
 func (p *Probes) Set() ProbeSet { return p.set }
+
+// Why says why this set runs (requested, or what auto found).
+func (p *Probes) Why() string { return p.why }
 
 // ReadInto blocks until a record arrives and decodes it into ev. It returns ErrClosed once the probes are
 // closed, and os.ErrDeadlineExceeded after a deadline set with SetDeadline.
@@ -320,9 +445,9 @@ func prefixKey(prefix string) (*lsmPrefixKey, error) {
 	return &k, nil
 }
 
-// Counters reads every hook's counters.
+// Counters reads the counters of every hook of the set that runs.
 func (p *Probes) Counters() (Counters, error) {
-	return readCounters(p.coll.Maps["counters"])
+	return readCounters(p.coll.Maps["counters"], p.set)
 }
 
 // Close detaches every program and closes the ring buffer and maps. It is safe to call more than once.

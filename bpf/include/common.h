@@ -34,6 +34,14 @@
 
 #define READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
 
+/* READ_VIA is BPF_CORE_READ for a pointer held in one of our own structs: BPF_CORE_READ(t->dentry, ...)
+ * would make the access to our struct a CO-RE relocation too, which no kernel type satisfies. */
+#define READ_VIA(src, ...)                                  \
+	({                                                  \
+		typeof(src) __src = (src);                  \
+		BPF_CORE_READ(__src, __VA_ARGS__);          \
+	})
+
 /* BOUND masks v in a way the compiler cannot drop, so the verifier sees the bound at the helper call. */
 #define BOUND(v, mask)                                                  \
 	({                                                              \

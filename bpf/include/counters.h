@@ -26,7 +26,23 @@ enum hook {
 	HOOK_SCHED_PROCESS_EXEC,
 	HOOK_SCHED_PROCESS_FORK,
 	HOOK_SCHED_PROCESS_EXIT,
-	HOOK_MAX = 48, /* room for the tracepoint set's hooks */
+	/* The tracepoint set: one hook per family of system calls, counted at the call's exit. */
+	HOOK_SYS_OPEN,       /* open, openat, openat2, creat */
+	HOOK_SYS_MKDIR,      /* mkdir, mkdirat */
+	HOOK_SYS_MKNOD,      /* mknod, mknodat */
+	HOOK_SYS_UNLINK,     /* unlink, unlinkat */
+	HOOK_SYS_RMDIR,      /* rmdir, unlinkat(AT_REMOVEDIR) */
+	HOOK_SYS_RENAME,     /* rename, renameat, renameat2 */
+	HOOK_SYS_LINK,       /* link, linkat */
+	HOOK_SYS_SYMLINK,    /* symlink, symlinkat */
+	HOOK_SYS_CHMOD,      /* chmod, fchmod, fchmodat, fchmodat2 */
+	HOOK_SYS_CHOWN,      /* chown, lchown, fchown, fchownat */
+	HOOK_SYS_SETXATTR,   /* setxattr, lsetxattr, fsetxattr */
+	HOOK_SYS_REMOVEXATTR, /* removexattr, lremovexattr, fremovexattr */
+	HOOK_SYS_MOUNT,      /* mount */
+	HOOK_SYS_UMOUNT,     /* umount2 */
+	HOOK_SYS_MOVE_MOUNT, /* move_mount */
+	HOOK_MAX = 48,
 };
 
 /* counter: what happened to one call of a hook. */

@@ -49,6 +49,7 @@ enum event_flags {
 	FLAG_PATH_TRUNCATED = 1 << 3,  /* the path was longer than PATH_MAX_LEN or deeper than PATH_MAX_DEPTH */
 	FLAG_MOUNT_MOVE = 1 << 4,      /* mount: move_mount */
 	FLAG_STATX_INODE = 1 << 5,     /* the inode was found in user space, not in the kernel */
+	FLAG_INODE_MISSING = 1 << 6,   /* the kernel could not find the inode (user space may stat the path) */
 };
 
 struct event_hdr {

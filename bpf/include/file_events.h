@@ -19,6 +19,9 @@ struct target {
 	__u32 mode;
 	__u32 path_start;
 	__u32 path_len;
+	__u32 comp_off; /* in_parent: the file's name in lookup_scratch.path */
+	__u16 comp_len;
+	__u8 in_parent; /* dentry is the file's directory: the file is not in the cache */
 	__u8 monitored;
 	__u8 flags;
 };
@@ -45,7 +48,11 @@ static __always_inline void target_init(struct target *t, struct dentry *dentry,
 /* target_path reads the target's path into path_scratch (once). */
 static __always_inline void target_path(struct target *t)
 {
-	if (t->mnt && !t->path_len)
+	if (!t->mnt || t->path_len)
+		return;
+	if (t->in_parent)
+		t->path_start = read_child_path(t->dentry, t->mnt, t->comp_off, t->comp_len, &t->path_len, &t->flags);
+	else
 		t->path_start = read_path(t->dentry, t->mnt, &t->path_len, &t->flags);
 }
 
@@ -61,9 +68,9 @@ static __always_inline __u8 target_decide(struct target *t)
 	return t->monitored;
 }
 
-/* begin_record starts a record about t and writes its name; it returns 0 when there is no buffer. The
+/* begin_record_bare starts a record about t without its name; it returns 0 when there is no buffer. The
  * offset of the next variable part is in *off. */
-static __always_inline struct scratch *begin_record(struct target *t, __u8 kind, __u16 ext_len, __u32 *off)
+static __always_inline struct scratch *begin_record_bare(struct target *t, __u8 kind, __u16 ext_len, __u32 *off)
 {
 	struct scratch *s = start_record(kind, PROBE_SET, ext_len);
 	struct event_hdr *h;
@@ -78,6 +85,18 @@ static __always_inline struct scratch *begin_record(struct target *t, __u8 kind,
 	h->parent_ino = t->parent_ino;
 	h->mode = t->mode;
 	*off = sizeof(*h) + ext_len;
+	return s;
+}
+
+/* begin_record starts a record about t and writes its name. */
+static __always_inline struct scratch *begin_record(struct target *t, __u8 kind, __u16 ext_len, __u32 *off)
+{
+	struct scratch *s = begin_record_bare(t, kind, ext_len, off);
+	struct event_hdr *h;
+
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
 	h->name_len = append_qstr(s, *off, t->dentry);
 	*off += h->name_len;
 	return s;
@@ -88,13 +107,12 @@ static __always_inline struct scratch *begin_record(struct target *t, __u8 kind,
 static __always_inline void end_record(struct scratch *s, struct target *t, __u32 off, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
-	__u32 start, len = 0;
-	__u8 flags = 0;
 
 	if (t->mnt && (t->monitored == MONITORED_BY_PATH || (t->flags & FLAG_PATH_IS_OLD))) {
-		start = read_path(t->dentry, t->mnt, &len, &flags);
-		h->flags |= flags;
-		h->path_len = append_path(s, off, start, len);
+		t->path_len = 0;
+		target_path(t);
+		h->flags |= t->flags;
+		h->path_len = append_path(s, off, t->path_start, t->path_len);
 	}
 	submit(s, hook);
 }
@@ -124,4 +142,29 @@ static __always_inline void set_name2_dentry(struct scratch *s, __u32 *off, stru
 
 	h->name2_len = append_qstr(s, *off, d);
 	*off += h->name2_len;
+}
+
+/* report_open reports a file opened for writing or created by the open, and tracks a file created in a
+ * tracked directory. Read-only opens are not reported. */
+static __always_inline void report_open(struct file *file, enum hook hook)
+{
+	__u32 fmode = BPF_CORE_READ(file, f_mode);
+	__u32 fflags = BPF_CORE_READ(file, f_flags);
+	struct target t;
+	__u8 kind;
+
+	if (fmode & FMODE_CREATED)
+		kind = KIND_CREATION;
+	else if ((fmode & FMODE_WRITE) || (fflags & O_TRUNC))
+		kind = KIND_OPEN;
+	else
+		return;
+	target_init(&t, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
+	if (!target_decide(&t)) {
+		count(hook, COUNTER_IGNORED);
+		return;
+	}
+	if (kind == KIND_CREATION && t.monitored == MONITORED_BY_PARENT)
+		track(t.dev, t.ino);
+	simple_event(&t, kind, hook);
 }

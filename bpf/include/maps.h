@@ -24,7 +24,7 @@ struct {
 
 /* Paths are written here backwards while walking dentries, and the trie key is built here too. */
 struct path_scratch {
-	__u8 buf[2 * (PATH_MASK + 1)];
+	__u8 buf[2 * (PATH_MASK + 1) + NAME_MAX_LEN + 1]; /* a path, and room to append one name */
 	struct {
 		__u32 prefixlen;
 		__u8 data[PREFIX_MAX_LEN + 1];
@@ -37,6 +37,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } path_scratch SEC(".maps");
+
+/* A path argument copied from user memory, and a candidate dentry name to compare with (tracepoint set). */
+struct lookup_scratch {
+	char path[PATH_MASK + 1 + NAME_MAX_LEN + 1];
+	char cand[NAME_MAX_LEN + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lookup_scratch);
+} lookup_scratch SEC(".maps");
+
+static __always_inline struct lookup_scratch *lookup_buf(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lookup_scratch, &zero);
+}
 
 /* The sequence number of every record, global so that user space sees a gap wherever a record was lost. */
 struct {

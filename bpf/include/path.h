@@ -154,3 +154,28 @@ static __always_inline __u32 append_path(struct scratch *s, __u32 off, __u32 sta
 		return 0;
 	return len & PATH_MASK;
 }
+
+/* read_child_path writes the path of the name at comp_off (comp_len bytes) of lookup_scratch.path inside
+ * directory (dir, mnt) into path_scratch, for a file the cache no longer (or not yet) has. */
+static __always_inline __u32 read_child_path(struct dentry *dir, struct vfsmount *mnt, __u32 comp_off, __u32 comp_len,
+					     __u32 *len, __u8 *flags)
+{
+	__u32 start = read_path(dir, mnt, len, flags);
+	struct path_scratch *pb = path_buf();
+	struct lookup_scratch *ls = lookup_buf();
+	__u32 end = PATH_MAX_LEN;
+
+	if (!pb || !ls)
+		return start;
+	if (*len > 1) {
+		pb->buf[BOUND(end, 0x1fff)] = '/';
+		end++;
+	}
+	bpf_probe_read_kernel(&pb->buf[BOUND(end, 0x1fff)], BOUND(comp_len, NAME_MASK), &ls->path[BOUND(comp_off, PATH_MASK)]);
+	*len = end + comp_len - start;
+	if (*len > PATH_MAX_LEN) {
+		*len = PATH_MAX_LEN;
+		*flags |= FLAG_PATH_TRUNCATED;
+	}
+	return start;
+}

@@ -1,0 +1,348 @@
+/* lookup.h: resolving a path argument of a system call to dentries, for probes that only see the call's
+ * arguments (tracepoints). It walks the dentry cache from the directory fd, the task's cwd or its root,
+ * component by component, crossing mounts; it never takes locks and never sleeps, so it finds only what the
+ * dentry cache holds (a file the call itself just created or looked up is always there). */
+#pragma once
+
+#include "common.h"
+#include "path.h"
+
+#define LOOKUP_MAX_COMPONENTS 40  /* components of one path argument */
+#define LOOKUP_MAX_CHILDREN   1024 /* children of one directory scanned for a name (newest first) */
+#define LOOKUP_MAX_MOUNTS     64   /* mounts scanned to cross one mount point */
+#define AT_FDCWD              -100
+#define DCACHE_MOUNTED        0x00010000
+#define MAX_SLASHES           8    /* consecutive '/' between two components */
+
+/* Where a dentry keeps its children: an hlist d_children linked through d_sib since 6.8, a list_head
+ * d_subdirs linked through d_child before. The loader reads the kernel's layout from its BTF and sets these
+ * before load, so no relocation names a field the running kernel lacks. */
+const volatile __u32 dentry_children_hlist = 1; /* 1: hlist (6.8 and later), 0: list_head */
+const volatile __u32 dentry_children_off = 0;   /* offset of d_children or d_subdirs in struct dentry */
+const volatile __u32 dentry_sibling_off = 0;    /* offset of d_sib or d_child in struct dentry */
+
+enum lookup_status {
+	LOOKUP_FOUND = 0,     /* dentry is the file */
+	LOOKUP_MISSING_LAST,  /* the directory exists, the last component does not (in the cache) */
+	LOOKUP_FAILED,        /* an intermediate directory was not found, or the path was unusable */
+	LOOKUP_SYMLINK,       /* an intermediate component is a symlink: not followed */
+};
+
+/* lookup is the state and result of one resolution. */
+struct lookup {
+	struct dentry *dentry;   /* the file (LOOKUP_FOUND) */
+	struct dentry *parent;   /* the directory holding the last component */
+	struct vfsmount *mnt;    /* the mount of parent (and of dentry) */
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	__u32 pos;      /* next byte of the path to read */
+	__u32 len;      /* bytes of the path */
+	__u32 name_off; /* the last component in lookup_scratch.path */
+	__u32 name_len;
+	__u8 status;
+	__u8 done;
+};
+
+/* child_scan is the state of scanning one directory's children for a name. */
+struct child_scan {
+	void *node;    /* the next list node (hlist_node or list_head) */
+	void *head;    /* the list head, for list_head lists */
+	struct dentry *found;
+	__u32 off;     /* the name in lookup_scratch.path */
+	__u32 len;
+	__u8 mismatch; /* set by name_byte */
+};
+
+/* name_byte compares byte i of the candidate name in cand with the wanted one in path. */
+static long name_byte(__u32 i, void *ctx)
+{
+	struct child_scan *cs = ctx;
+	struct lookup_scratch *ls;
+
+	if (i >= cs->len)
+		return 1;
+	ls = lookup_buf();
+	if (!ls)
+		return 1;
+	if (ls->cand[BOUND(i, NAME_MASK)] != ls->path[BOUND(cs->off + i, PATH_MASK)]) {
+		cs->mismatch = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline struct dentry *child_of_node(void *node)
+{
+	return (void *)((char *)node - dentry_sibling_off);
+}
+
+/* next_node follows a list node; both list kinds keep "next" first. */
+static __always_inline void *next_node(struct child_scan *cs, void *node)
+{
+	void *next = 0;
+
+	bpf_probe_read_kernel(&next, sizeof(next), node);
+	return next == cs->head ? 0 : next;
+}
+
+/* child_step looks at one child; it returns 1 when the scan is over. */
+static long child_step(__u32 i, void *ctx)
+{
+	struct child_scan *cs = ctx;
+	struct lookup_scratch *ls;
+	struct dentry *child;
+	struct qstr q;
+
+	if (!cs->node)
+		return 1;
+	child = child_of_node(cs->node);
+	cs->node = next_node(cs, cs->node);
+	q = BPF_CORE_READ(child, d_name);
+	if (q.len != cs->len || !BPF_CORE_READ(child, d_inode))
+		return 0;
+	ls = lookup_buf();
+	if (!ls)
+		return 1;
+	bpf_probe_read_kernel(ls->cand, BOUND(q.len, NAME_MASK), q.name);
+	cs->mismatch = 0;
+	bpf_loop(NAME_MAX_LEN, name_byte, cs, 0);
+	if (cs->mismatch)
+		return 0;
+	cs->found = child;
+	return 1;
+}
+
+/* find_child returns the positive child of dir named by path[off, off+len), or 0. */
+static __always_inline struct dentry *find_child(struct dentry *dir, __u32 off, __u32 len)
+{
+	struct child_scan cs = {.off = off, .len = len};
+	void *head = (char *)dir + dentry_children_off;
+
+	if (!dentry_sibling_off)
+		return 0;
+	if (!dentry_children_hlist)
+		cs.head = head; /* a list_head: the list ends where it began */
+	cs.node = next_node(&cs, head);
+	bpf_loop(LOOKUP_MAX_CHILDREN, child_step, &cs, 0);
+	return cs.found;
+}
+
+/* mount_scan finds the mount whose mount point is dentry among the children of a mount. */
+struct mount_scan {
+	struct list_head *node;
+	struct list_head *head;
+	struct dentry *mountpoint;
+	struct mount *found;
+};
+
+static long mount_step(__u32 i, void *ctx)
+{
+	struct mount_scan *ms = ctx;
+	struct list_head *node = ms->node;
+	struct mount *m;
+
+	if (!node || node == ms->head)
+		return 1;
+	m = (void *)((char *)node - bpf_core_field_offset(struct mount, mnt_child));
+	ms->node = BPF_CORE_READ(node, next);
+	if (BPF_CORE_READ(m, mnt_mountpoint) == ms->mountpoint) {
+		ms->found = m; /* the last one mounted there is on top: keep looking */
+	}
+	return 0;
+}
+
+/* cross_mount moves l onto what is mounted on dentry, if anything. */
+static __always_inline struct dentry *cross_mount(struct lookup *l, struct dentry *dentry)
+{
+	struct mount *mnt = real_mount(l->mnt);
+	struct mount_scan ms = {.mountpoint = dentry};
+
+	if (!(BPF_CORE_READ(dentry, d_flags) & DCACHE_MOUNTED))
+		return dentry;
+	ms.head = __builtin_preserve_access_index(&mnt->mnt_mounts);
+	ms.node = BPF_CORE_READ(mnt, mnt_mounts.next);
+	bpf_loop(LOOKUP_MAX_MOUNTS, mount_step, &ms, 0);
+	if (!ms.found)
+		return dentry;
+	l->mnt = (void *)((char *)ms.found + bpf_core_field_offset(struct mount, mnt));
+	return READ_VIA(l->mnt, mnt_root);
+}
+
+/* go_up moves l->parent to its parent directory ("..") within the task's root. */
+static __always_inline void go_up(struct lookup *l)
+{
+	struct dentry *d = l->parent;
+	struct vfsmount *vfsmnt = l->mnt;
+	struct mount *mnt;
+
+	if (d == l->root_dentry && vfsmnt == l->root_mnt)
+		return;
+	if (d == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		mnt = real_mount(vfsmnt);
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (!up || up == mnt)
+			return;
+		d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		l->mnt = (void *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+	}
+	l->parent = BPF_CORE_READ(d, d_parent);
+}
+
+/* scan is the state of finding the next component of the path: skip slashes, read the name, skip the
+ * slashes after it. */
+struct scan {
+	__u32 pos;   /* the byte looked at */
+	__u32 len;   /* bytes of the path */
+	__u32 start; /* the component's first byte */
+	__u32 end;   /* one past its last byte */
+	__u8 phase;  /* 0: before the name, 1: in it, 2: after it */
+};
+
+static long scan_step(__u32 i, void *ctx)
+{
+	struct scan *sc = ctx;
+	struct lookup_scratch *ls = lookup_buf();
+	char c;
+
+	if (!ls || sc->pos >= sc->len)
+		return 1;
+	c = ls->path[BOUND(sc->pos, PATH_MASK)];
+	if (sc->phase == 0 && c != '/') {
+		sc->phase = 1;
+		sc->start = sc->pos;
+	} else if (sc->phase == 1 && c == '/') {
+		sc->phase = 2;
+		sc->end = sc->pos;
+	} else if (sc->phase == 2 && c != '/') {
+		return 1;
+	}
+	sc->pos++;
+	return 0;
+}
+
+/* component_step resolves one component of the path; it returns 1 when the walk is over. */
+static long component_step(__u32 i, void *ctx)
+{
+	struct lookup *l = ctx;
+	struct lookup_scratch *ls = lookup_buf();
+	struct scan sc = {.pos = l->pos, .len = l->len};
+	struct dentry *child;
+	__u32 start;
+
+	if (!ls)
+		return 1;
+	bpf_loop(NAME_MAX_LEN + 2 * MAX_SLASHES, scan_step, &sc, 0);
+	if (sc.phase == 0) { /* only slashes were left: the last component was the previous one */
+		l->done = 1;
+		return 1;
+	}
+	if (sc.phase == 1) {
+		if (sc.pos < sc.len) { /* longer than a name can be */
+			l->status = LOOKUP_FAILED;
+			return 1;
+		}
+		sc.end = sc.pos;
+	}
+	start = sc.start;
+	l->pos = sc.pos;
+	l->name_off = start;
+	l->name_len = sc.end - start;
+	if (l->name_len > NAME_MAX_LEN) {
+		l->status = LOOKUP_FAILED;
+		return 1;
+	}
+	if (sc.pos >= sc.len) { /* the last component: stop before it, the caller decides */
+		l->done = 1;
+		return 1;
+	}
+	if (l->name_len == 1 && ls->path[BOUND(start, PATH_MASK)] == '.')
+		return 0;
+	if (l->name_len == 2 && ls->path[BOUND(start, PATH_MASK)] == '.' && ls->path[BOUND(start + 1, PATH_MASK)] == '.') {
+		go_up(l);
+		return 0;
+	}
+	child = find_child(l->parent, start, l->name_len);
+	if (!child) {
+		l->status = LOOKUP_FAILED;
+		return 1;
+	}
+	if ((BPF_CORE_READ(child, d_inode, i_mode) & S_IFMT) == S_IFLNK) {
+		l->status = LOOKUP_SYMLINK;
+		return 1;
+	}
+	l->parent = cross_mount(l, child);
+	return 0;
+}
+
+/* fd_file returns the struct file of the current task's descriptor fd. */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = 0;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* lookup_path resolves the user path upath relative to dirfd and fills l; l->status says how far it got. It
+ * is a global function so that the verifier checks it once, not at every call. */
+static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char *upath)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct lookup_scratch *ls = lookup_buf();
+	long n;
+
+	if (!ls)
+		return;
+	n = bpf_probe_read_user_str(ls->path, PATH_MASK + 1, upath);
+	if (n <= 1)
+		return;
+	l->len = n - 1;
+	l->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	l->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	if (ls->path[0] == '/') {
+		l->parent = l->root_dentry;
+		l->mnt = l->root_mnt;
+	} else if (dirfd == AT_FDCWD) {
+		l->parent = BPF_CORE_READ(task, fs, pwd.dentry);
+		l->mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = fd_file(dirfd);
+
+		if (!f)
+			return;
+		l->parent = BPF_CORE_READ(f, f_path.dentry);
+		l->mnt = BPF_CORE_READ(f, f_path.mnt);
+	}
+	l->status = LOOKUP_FOUND;
+	bpf_loop(LOOKUP_MAX_COMPONENTS, component_step, l, 0);
+	if (l->status != LOOKUP_FOUND || !l->done || !l->name_len) {
+		if (l->status == LOOKUP_FOUND)
+			l->status = LOOKUP_FAILED;
+		return;
+	}
+	l->dentry = find_child(l->parent, l->name_off, l->name_len);
+	if (!l->dentry)
+		l->status = LOOKUP_MISSING_LAST;
+}
+
+__noinline int lookup_path_global(struct lookup *out, int dirfd, __u64 upath_addr)
+{
+	struct lookup w = {.status = LOOKUP_FAILED}; /* bpf_loop wants its context on this stack */
+
+	if (!out)
+		return 0;
+	lookup_walk(&w, dirfd, (const char *)upath_addr);
+	*out = w;
+	return 0;
+}
+
+static __always_inline void lookup_path(struct lookup *l, int dirfd, const char *upath)
+{
+	lookup_path_global(l, dirfd, (__u64)upath);
+}

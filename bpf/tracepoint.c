@@ -1,0 +1,760 @@
+//go:build ignore
+
+// SPDX-License-Identifier: GPL-2.0
+/* tracepoint.c: the probe set on system-call tracepoints, for kernels where BPF-LSM programs cannot run. An
+ * entry program keeps a call's arguments (and, for calls that remove or change a file, what the file was);
+ * the exit program reports only successful calls, resolving files through the returned descriptor or the
+ * dentry cache. It produces the same records as lsm.c, with probe = PROBE_TRACEPOINT. */
+
+#define PROBE_SET PROBE_TRACEPOINT
+
+#include "include/common.h"
+#include "include/file_events.h"
+#include "include/lookup.h"
+#include "include/stash.h"
+#include "include/proc_events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AT_REMOVEDIR 0x200
+
+/* call is a system call between its entry and exit. */
+struct call {
+	const char *path;  /* the file's path; rename, link: the new path */
+	const char *path2; /* rename, link: the old path; symlink: the target; xattr: the attribute; mount: fs type */
+	__u64 ino;         /* what the entry found of the file (or of the rename source) */
+	__u64 parent_ino;
+	__u64 target_ino;  /* rename: the file at the destination */
+	__s32 dirfd;
+	__s32 dirfd2;
+	__s32 fd;   /* calls on a descriptor; -1 otherwise */
+	__u32 arg;  /* mode (chmod, mknod), uid (chown), flags (unlinkat, renameat2, mount) */
+	__u32 arg2; /* gid (chown) */
+	__u32 dev;
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 nlink;        /* links of the file (unlink) or of the rename's target */
+	__u8 monitored;     /* the entry's decision (unlink, rmdir, rename source) */
+	__u8 found;         /* the entry found the file */
+	__u8 _pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call);
+} calls SEC(".maps");
+
+/* A move seen at a rename's entry, so that a mkdir whose new directory was renamed before the mkdir's exit
+ * still finds its inode. */
+struct move_key {
+	__u64 parent_ino;
+	__u32 dev;
+	__u32 name_hash;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct move_key);
+	__type(value, __u64); /* the inode that moved */
+} recent_moves SEC(".maps");
+
+#define SYS_ENTER(name) SEC("tracepoint/syscalls/sys_enter_" #name) int enter_##name(struct trace_event_raw_sys_enter *ctx)
+#define SYS_EXIT(name) SEC("tracepoint/syscalls/sys_exit_" #name) int exit_##name(struct trace_event_raw_sys_exit *ctx)
+#define ARG(n) ((__u64)ctx->args[n])
+
+static __always_inline void save_call(struct call *c)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&calls, &id, c, BPF_ANY);
+}
+
+/* take_call moves this thread's call into c; 0 when there is none. */
+static __always_inline int take_call(struct call *c)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call *found = bpf_map_lookup_elem(&calls, &id);
+
+	if (!found)
+		return 0;
+	*c = *found;
+	bpf_map_delete_elem(&calls, &id);
+	return 1;
+}
+
+static __always_inline void save_path_call(__s32 dirfd, __u64 path, __u64 path2, __u32 arg, __u32 arg2)
+{
+	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = -1, .path = (void *)path, .path2 = (void *)path2,
+			 .arg = arg, .arg2 = arg2};
+
+	save_call(&c);
+}
+
+static __always_inline void save_fd_call(__s32 fd, __u64 path2, __u32 arg, __u32 arg2)
+{
+	struct call c = {.dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD, .fd = fd, .path2 = (void *)path2, .arg = arg, .arg2 = arg2};
+
+	save_call(&c);
+}
+
+/* hash_step folds one byte of a name into an FNV-1a hash. */
+struct hash_ctx {
+	__u32 off, len, hash;
+};
+
+static long hash_step(__u32 i, void *ctx)
+{
+	struct hash_ctx *h = ctx;
+	struct lookup_scratch *ls = lookup_buf();
+
+	if (i >= h->len || !ls)
+		return 1;
+	h->hash = (h->hash ^ (__u8)ls->path[BOUND(h->off + i, PATH_MASK)]) * 16777619;
+	return 0;
+}
+
+static __always_inline __u32 name_hash(__u32 off, __u32 len)
+{
+	struct hash_ctx h = {.off = off, .len = len, .hash = 2166136261};
+
+	bpf_loop(NAME_MAX_LEN, hash_step, &h, 0);
+	return h.hash;
+}
+
+/* append_component writes the last component of the looked-up path as the record's name or name2. */
+static __always_inline __u16 append_component(struct scratch *s, __u32 off, struct lookup *l)
+{
+	struct lookup_scratch *ls = lookup_buf();
+
+	if (!ls || bpf_probe_read_kernel(&s->buf[BOUND(off, OFF_MASK)], BOUND(l->name_len, NAME_MASK),
+					 &ls->path[BOUND(l->name_off, PATH_MASK)]))
+		return 0;
+	return l->name_len;
+}
+
+/* append_ustr appends a NUL-terminated user string of at most AUX_MAX_LEN bytes, without the NUL. */
+static __always_inline __u32 append_ustr(struct scratch *s, __u32 off, const char *str)
+{
+	long n = bpf_probe_read_user_str(&s->buf[BOUND(off, OFF_MASK)], AUX_MAX_LEN, str);
+
+	return n > 0 ? (__u32)n - 1 : 0;
+}
+
+/* target_of_lookup fills t from a lookup: the file when found, else its directory and name. */
+static __always_inline int target_of_lookup(struct target *t, struct lookup *l)
+{
+	if (l->status == LOOKUP_FOUND) {
+		target_init(t, l->dentry, l->mnt);
+		t->comp_off = l->name_off;
+		t->comp_len = l->name_len;
+		return 1;
+	}
+	if (l->status != LOOKUP_MISSING_LAST)
+		return 0;
+	__builtin_memset(t, 0, sizeof(*t));
+	t->dentry = l->parent;
+	t->mnt = l->mnt;
+	t->in_parent = 1;
+	t->comp_off = l->name_off;
+	t->comp_len = l->name_len;
+	t->parent_ino = READ_VIA(l->parent, d_inode, i_ino);
+	t->dev = inode_dev(READ_VIA(l->parent, d_inode));
+	return 1;
+}
+
+/* resolve_call finds the file a call is about, through its descriptor or its path. */
+static __always_inline int resolve_call(struct call *c, struct target *t, struct lookup *l)
+{
+	if (c->fd >= 0) {
+		struct file *f = fd_file(c->fd);
+
+		if (!f)
+			return 0;
+		target_init(t, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+		return 1;
+	}
+	lookup_path(l, c->dirfd, c->path);
+	return l->status == LOOKUP_FOUND && target_of_lookup(t, l);
+}
+
+/* name_record starts a record whose name is the file's: the dentry's, or the path's last component. */
+static __always_inline struct scratch *name_record(struct target *t, __u8 kind, __u16 ext_len, __u32 *off, struct lookup *l,
+						   int from_path)
+{
+	struct scratch *s;
+	struct event_hdr *h;
+
+	if (!from_path)
+		return begin_record(t, kind, ext_len, off);
+	s = begin_record_bare(t, kind, ext_len, off);
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	h->name_len = append_component(s, *off, l);
+	*off += h->name_len;
+	return s;
+}
+
+/* ---- open, openat, openat2, creat: the descriptor says everything, at exit ---- */
+
+static __always_inline int open_exit(long ret)
+{
+	struct file *f;
+
+	count(HOOK_SYS_OPEN, COUNTER_TOTAL);
+	if (ret < 0)
+		return 0;
+	f = fd_file(ret);
+	if (!f) {
+		count(HOOK_SYS_OPEN, COUNTER_ERROR);
+		return 0;
+	}
+	report_open(f, HOOK_SYS_OPEN);
+	return 0;
+}
+
+SYS_EXIT(open) { return open_exit(ctx->ret); }
+SYS_EXIT(openat) { return open_exit(ctx->ret); }
+SYS_EXIT(openat2) { return open_exit(ctx->ret); }
+SYS_EXIT(creat) { return open_exit(ctx->ret); }
+
+/* ---- mkdir, mknod, symlink: find the new file in the cache at exit ---- */
+
+/* moved_ino finds a new file that was renamed away before the creating call's exit. */
+static __always_inline __u64 moved_ino(struct target *t)
+{
+	struct move_key k = {.parent_ino = t->parent_ino, .dev = t->dev, .name_hash = name_hash(t->comp_off, t->comp_len)};
+	__u64 *ino = bpf_map_lookup_elem(&recent_moves, &k);
+
+	return ino ? *ino : 0;
+}
+
+static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct scratch *s;
+	__u32 off;
+
+	if (!take_call(&c))
+		return 0;
+	count(hook, COUNTER_TOTAL);
+	if (ret != 0)
+		return 0;
+	lookup_path(&l, c.dirfd, c.path);
+	if (!target_of_lookup(&t, &l)) {
+		count(hook, COUNTER_ERROR);
+		return 0;
+	}
+	if (t.in_parent) {
+		t.ino = moved_ino(&t);
+		if (!t.ino)
+			t.flags |= FLAG_INODE_MISSING;
+	}
+	t.monitored = decide_by_inode(t.dev, 0, t.parent_ino);
+	if (!t.monitored && may_match_path()) {
+		target_path(&t);
+		if (prefix_match(t.path_start, t.path_len))
+			t.monitored = MONITORED_BY_PATH;
+	}
+	if (!t.monitored) {
+		count(hook, COUNTER_IGNORED);
+		return 0;
+	}
+	if (t.monitored == MONITORED_BY_PARENT)
+		track(t.dev, t.ino);
+	s = name_record(&t, kind, 0, &off, &l, 1);
+	if (!s)
+		return 0;
+	if (kind == KIND_SYMLINK) {
+		struct event_hdr *h = (void *)s->buf;
+
+		h->name2_len = append_ustr(s, off, c.path2);
+		off += h->name2_len;
+	}
+	end_record(s, &t, off, hook);
+	return 0;
+}
+
+SYS_ENTER(mkdir) { save_path_call(AT_FDCWD, ARG(0), 0, 0, 0); return 0; }
+SYS_ENTER(mkdirat) { save_path_call(ARG(0), ARG(1), 0, 0, 0); return 0; }
+SYS_EXIT(mkdir) { return created_exit(ctx->ret, KIND_MKDIR, HOOK_SYS_MKDIR); }
+SYS_EXIT(mkdirat) { return created_exit(ctx->ret, KIND_MKDIR, HOOK_SYS_MKDIR); }
+
+static __always_inline void mknod_enter(__s32 dirfd, __u64 path, __u32 mode)
+{
+	__u32 type = mode & S_IFMT;
+
+	if (type == 0 || type == S_IFREG) /* devices, fifos and sockets are not files users watch */
+		save_path_call(dirfd, path, 0, mode, 0);
+}
+
+SYS_ENTER(mknod) { mknod_enter(AT_FDCWD, ARG(0), ARG(1)); return 0; }
+SYS_ENTER(mknodat) { mknod_enter(ARG(0), ARG(1), ARG(2)); return 0; }
+SYS_EXIT(mknod) { return created_exit(ctx->ret, KIND_CREATION, HOOK_SYS_MKNOD); }
+SYS_EXIT(mknodat) { return created_exit(ctx->ret, KIND_CREATION, HOOK_SYS_MKNOD); }
+
+SYS_ENTER(symlink) { save_path_call(AT_FDCWD, ARG(1), ARG(0), 0, 0); return 0; }
+SYS_ENTER(symlinkat) { save_path_call(ARG(1), ARG(2), ARG(0), 0, 0); return 0; }
+SYS_EXIT(symlink) { return created_exit(ctx->ret, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
+SYS_EXIT(symlinkat) { return created_exit(ctx->ret, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
+
+/* ---- unlink, unlinkat, rmdir: what the file was, at entry; the report at a successful exit ---- */
+
+static __always_inline void remove_enter(__s32 dirfd, __u64 path, __u32 flags)
+{
+	struct lookup l;
+	struct target t;
+	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = -1, .path = (void *)path, .arg = flags};
+
+	lookup_path(&l, dirfd, (void *)path);
+	if (!target_of_lookup(&t, &l)) {
+		count(flags & AT_REMOVEDIR ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK, COUNTER_ERROR);
+		return;
+	}
+	if (!target_decide(&t))
+		return;
+	c.found = !t.in_parent;
+	c.ino = t.ino;
+	c.parent_ino = t.parent_ino;
+	c.dev = t.dev;
+	c.mode = t.mode;
+	c.monitored = t.monitored;
+	if (c.found)
+		c.nlink = READ_VIA(l.dentry, d_inode, i_nlink);
+	save_call(&c);
+}
+
+static __always_inline int remove_exit(long ret)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct scratch *s;
+	__u32 off;
+	int rmdir;
+	enum hook hook;
+
+	if (!take_call(&c))
+		return 0;
+	rmdir = c.arg & AT_REMOVEDIR;
+	hook = rmdir ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK;
+	count(hook, COUNTER_TOTAL);
+	if (ret != 0)
+		return 0;
+	if (c.found && (rmdir || c.nlink <= 1))
+		untrack(c.dev, c.ino);
+	lookup_path(&l, c.dirfd, c.path);
+	if (!target_of_lookup(&t, &l)) {
+		count(hook, COUNTER_ERROR);
+		return 0;
+	}
+	t.ino = c.ino;
+	t.parent_ino = c.parent_ino;
+	t.dev = c.dev;
+	t.mode = c.mode;
+	t.monitored = c.monitored;
+	if (!c.found)
+		t.flags |= FLAG_INODE_MISSING;
+	if (rmdir) {
+		s = name_record(&t, KIND_RMDIR, 0, &off, &l, 1);
+	} else {
+		s = name_record(&t, KIND_UNLINK, sizeof(struct ext_unlink), &off, &l, 1);
+		if (s)
+			EXT(s, struct ext_unlink)->nlink = c.nlink;
+	}
+	if (s)
+		end_record(s, &t, off, hook);
+	return 0;
+}
+
+SYS_ENTER(unlink) { remove_enter(AT_FDCWD, ARG(0), 0); return 0; }
+SYS_ENTER(unlinkat) { remove_enter(ARG(0), ARG(1), ARG(2)); return 0; }
+SYS_ENTER(rmdir) { remove_enter(AT_FDCWD, ARG(0), AT_REMOVEDIR); return 0; }
+SYS_EXIT(unlink) { return remove_exit(ctx->ret); }
+SYS_EXIT(unlinkat) { return remove_exit(ctx->ret); }
+SYS_EXIT(rmdir) { return remove_exit(ctx->ret); }
+
+/* ---- rename, renameat, renameat2 ---- */
+
+static __always_inline void rename_enter(__s32 olddfd, __u64 oldpath, __s32 newdfd, __u64 newpath, __u32 flags)
+{
+	struct lookup l;
+	struct target src;
+	struct call c = {.dirfd = newdfd, .dirfd2 = olddfd, .fd = -1, .path = (void *)newpath, .path2 = (void *)oldpath,
+			 .arg = flags};
+
+	lookup_path(&l, olddfd, (void *)oldpath);
+	if (target_of_lookup(&src, &l)) {
+		c.found = !src.in_parent;
+		c.ino = src.ino;
+		c.parent_ino = src.parent_ino;
+		c.dev = src.dev;
+		c.mode = src.mode;
+		c.monitored = target_decide(&src);
+		if (c.found) {
+			struct move_key k = {.parent_ino = src.parent_ino, .dev = src.dev, .name_hash = name_hash(l.name_off, l.name_len)};
+
+			bpf_map_update_elem(&recent_moves, &k, &c.ino, BPF_ANY);
+		}
+	}
+	lookup_path(&l, newdfd, (void *)newpath);
+	if (l.status == LOOKUP_FOUND) {
+		c.target_ino = READ_VIA(l.dentry, d_inode, i_ino);
+		c.nlink = READ_VIA(l.dentry, d_inode, i_nlink);
+	}
+	save_call(&c);
+}
+
+/* rename_keep_tracked is rename_track of lsm.c, from what the entry saw. */
+static __always_inline void rename_keep_tracked(struct call *c, struct target *dst)
+{
+	if (is_tracked(dst->dev, dst->parent_ino))
+		track(dst->dev, dst->ino);
+	else
+		untrack(dst->dev, dst->ino);
+	if (!c->target_ino)
+		return;
+	if (c->arg & RENAME_EXCHANGE) {
+		if (is_tracked(c->dev, c->parent_ino))
+			track(c->dev, c->target_ino);
+		else
+			untrack(c->dev, c->target_ino);
+	} else if (c->nlink <= 1) {
+		untrack(dst->dev, c->target_ino);
+	}
+}
+
+static __always_inline int rename_exit(long ret)
+{
+	struct call c;
+	struct lookup l;
+	struct target dst;
+	struct ext_move *ext;
+	struct scratch *s;
+	struct event_hdr *h;
+	__u32 off;
+
+	if (!take_call(&c))
+		return 0;
+	count(HOOK_SYS_RENAME, COUNTER_TOTAL);
+	if (ret != 0)
+		return 0;
+	lookup_path(&l, c.dirfd, c.path);
+	if (!target_of_lookup(&dst, &l)) {
+		count(HOOK_SYS_RENAME, COUNTER_ERROR);
+		return 0;
+	}
+	if (dst.in_parent) { /* moved again already: keep what the entry saw */
+		dst.ino = c.ino;
+		dst.mode = c.mode;
+		dst.flags |= c.found ? 0 : FLAG_INODE_MISSING;
+	}
+	dst.monitored = decide_by_inode(dst.dev, 0, dst.parent_ino);
+	if (!dst.monitored && may_match_path()) {
+		target_path(&dst);
+		if (prefix_match(dst.path_start, dst.path_len))
+			dst.monitored = MONITORED_BY_PATH;
+	}
+	if (!dst.monitored && !c.monitored) {
+		count(HOOK_SYS_RENAME, COUNTER_IGNORED);
+		return 0;
+	}
+	rename_keep_tracked(&c, &dst);
+	if (c.arg & RENAME_EXCHANGE)
+		dst.flags |= FLAG_RENAME_EXCHANGE;
+	else if (c.target_ino)
+		dst.flags |= FLAG_RENAME_REPLACE;
+	s = name_record(&dst, KIND_RENAME, sizeof(*ext), &off, &l, 1);
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	ext = EXT(s, struct ext_move);
+	ext->old_parent_ino = c.parent_ino;
+	ext->target_ino = c.target_ino;
+	ext->old_monitored = c.monitored;
+	lookup_path(&l, c.dirfd2, c.path2); /* the old name, and its directory for a path */
+	h->name2_len = append_component(s, off, &l);
+	off += h->name2_len;
+	if (!dst.monitored && c.monitored == MONITORED_BY_PATH && l.parent) {
+		/* only the source matched by path: the record carries the source's path */
+		h->flags |= FLAG_PATH_IS_OLD;
+		dst.flags |= FLAG_PATH_IS_OLD;
+		dst.dentry = l.parent;
+		dst.mnt = l.mnt;
+		dst.in_parent = 1;
+		dst.comp_off = l.name_off;
+		dst.comp_len = l.name_len;
+	}
+	end_record(s, &dst, off, HOOK_SYS_RENAME);
+	return 0;
+}
+
+SYS_ENTER(rename) { rename_enter(AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0); return 0; }
+SYS_ENTER(renameat) { rename_enter(ARG(0), ARG(1), ARG(2), ARG(3), 0); return 0; }
+SYS_ENTER(renameat2) { rename_enter(ARG(0), ARG(1), ARG(2), ARG(3), ARG(4)); return 0; }
+SYS_EXIT(rename) { return rename_exit(ctx->ret); }
+SYS_EXIT(renameat) { return rename_exit(ctx->ret); }
+SYS_EXIT(renameat2) { return rename_exit(ctx->ret); }
+
+/* ---- link, linkat ---- */
+
+static __always_inline int link_exit(long ret)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct ext_move *ext;
+	struct scratch *s;
+	struct event_hdr *h;
+	__u64 old_parent = 0;
+	__u8 old_monitored = 0;
+	__u32 off;
+
+	if (!take_call(&c))
+		return 0;
+	count(HOOK_SYS_LINK, COUNTER_TOTAL);
+	if (ret != 0)
+		return 0;
+	lookup_path(&l, c.dirfd, c.path);
+	if (l.status != LOOKUP_FOUND || !target_of_lookup(&t, &l)) {
+		count(HOOK_SYS_LINK, COUNTER_ERROR);
+		return 0;
+	}
+	target_decide(&t);
+	lookup_path(&l, c.dirfd2, c.path2);
+	if (l.status == LOOKUP_FOUND || l.status == LOOKUP_MISSING_LAST) {
+		old_parent = READ_VIA(l.parent, d_inode, i_ino);
+		old_monitored = decide_by_inode(t.dev, t.ino, old_parent);
+	}
+	if (!t.monitored && !old_monitored) {
+		count(HOOK_SYS_LINK, COUNTER_IGNORED);
+		return 0;
+	}
+	if (is_tracked(t.dev, t.parent_ino))
+		track(t.dev, t.ino);
+	s = begin_record(&t, KIND_LINK, sizeof(*ext), &off);
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	ext = EXT(s, struct ext_move);
+	ext->old_parent_ino = old_parent;
+	ext->old_monitored = old_monitored;
+	h->name2_len = append_component(s, off, &l);
+	off += h->name2_len;
+	end_record(s, &t, off, HOOK_SYS_LINK);
+	return 0;
+}
+
+SYS_ENTER(link) { save_path_call(AT_FDCWD, ARG(1), ARG(0), 0, 0); return 0; }
+SYS_ENTER(linkat)
+{
+	struct call c = {.dirfd = ARG(2), .dirfd2 = ARG(0), .fd = -1, .path = (void *)ARG(3), .path2 = (void *)ARG(1)};
+
+	save_call(&c);
+	return 0;
+}
+SYS_EXIT(link) { return link_exit(ctx->ret); }
+SYS_EXIT(linkat) { return link_exit(ctx->ret); }
+
+/* ---- chmod, chown: the old values at entry, the report at a successful exit ---- */
+
+static __always_inline void attr_enter(struct call *c)
+{
+	struct lookup l;
+	struct target t;
+	struct inode *inode;
+
+	if (resolve_call(c, &t, &l)) {
+		inode = READ_VIA(t.dentry, d_inode);
+		c->found = 1;
+		c->mode = t.mode;
+		c->uid = BPF_CORE_READ(inode, i_uid.val);
+		c->gid = BPF_CORE_READ(inode, i_gid.val);
+	}
+	save_call(c);
+}
+
+/* attr_exit resolves the file of a successful call and decides; 0 when there is nothing to report. */
+static __always_inline int attr_exit(long ret, struct call *c, struct target *t, struct lookup *l, enum hook hook)
+{
+	if (!take_call(c))
+		return 0;
+	count(hook, COUNTER_TOTAL);
+	if (ret != 0)
+		return 0;
+	if (!resolve_call(c, t, l)) {
+		count(hook, COUNTER_ERROR);
+		return 0;
+	}
+	if (!target_decide(t)) {
+		count(hook, COUNTER_IGNORED);
+		return 0;
+	}
+	return 1;
+}
+
+static __always_inline void chmod_enter(__s32 dirfd, __u64 path, __s32 fd, __u32 mode)
+{
+	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = fd, .path = (void *)path, .arg = mode};
+
+	attr_enter(&c);
+}
+
+static __always_inline int chmod_exit(long ret)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct ext_mode *ext;
+	struct scratch *s;
+	__u32 off;
+
+	if (!attr_exit(ret, &c, &t, &l, HOOK_SYS_CHMOD))
+		return 0;
+	s = begin_record(&t, KIND_PERMISSION, sizeof(*ext), &off);
+	if (!s)
+		return 0;
+	ext = EXT(s, struct ext_mode);
+	ext->mode = c.arg;
+	ext->old_mode = c.found ? c.mode : 0;
+	end_record(s, &t, off, HOOK_SYS_CHMOD);
+	return 0;
+}
+
+SYS_ENTER(chmod) { chmod_enter(AT_FDCWD, ARG(0), -1, ARG(1)); return 0; }
+SYS_ENTER(fchmodat) { chmod_enter(ARG(0), ARG(1), -1, ARG(2)); return 0; }
+SYS_ENTER(fchmodat2) { chmod_enter(ARG(0), ARG(1), -1, ARG(2)); return 0; }
+SYS_ENTER(fchmod) { chmod_enter(AT_FDCWD, 0, ARG(0), ARG(1)); return 0; }
+SYS_EXIT(chmod) { return chmod_exit(ctx->ret); }
+SYS_EXIT(fchmodat) { return chmod_exit(ctx->ret); }
+SYS_EXIT(fchmodat2) { return chmod_exit(ctx->ret); }
+SYS_EXIT(fchmod) { return chmod_exit(ctx->ret); }
+
+static __always_inline void chown_enter(__s32 dirfd, __u64 path, __s32 fd, __u32 uid, __u32 gid)
+{
+	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = fd, .path = (void *)path, .arg = uid, .arg2 = gid};
+
+	attr_enter(&c);
+}
+
+static __always_inline int chown_exit(long ret)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct ext_owner *ext;
+	struct scratch *s;
+	__u32 off;
+
+	if (!attr_exit(ret, &c, &t, &l, HOOK_SYS_CHOWN))
+		return 0;
+	s = begin_record(&t, KIND_OWNERSHIP, sizeof(*ext), &off);
+	if (!s)
+		return 0;
+	ext = EXT(s, struct ext_owner);
+	ext->uid = c.arg;
+	ext->gid = c.arg2;
+	ext->old_uid = c.found ? c.uid : (__u32)-1;
+	ext->old_gid = c.found ? c.gid : (__u32)-1;
+	end_record(s, &t, off, HOOK_SYS_CHOWN);
+	return 0;
+}
+
+SYS_ENTER(chown) { chown_enter(AT_FDCWD, ARG(0), -1, ARG(1), ARG(2)); return 0; }
+SYS_ENTER(lchown) { chown_enter(AT_FDCWD, ARG(0), -1, ARG(1), ARG(2)); return 0; }
+SYS_ENTER(fchownat) { chown_enter(ARG(0), ARG(1), -1, ARG(2), ARG(3)); return 0; }
+SYS_ENTER(fchown) { chown_enter(AT_FDCWD, 0, ARG(0), ARG(1), ARG(2)); return 0; }
+SYS_EXIT(chown) { return chown_exit(ctx->ret); }
+SYS_EXIT(lchown) { return chown_exit(ctx->ret); }
+SYS_EXIT(fchownat) { return chown_exit(ctx->ret); }
+SYS_EXIT(fchown) { return chown_exit(ctx->ret); }
+
+/* ---- setxattr, removexattr and their l- and f- variants ---- */
+
+/* is_acl_uname tells a POSIX ACL attribute name in user memory. */
+static __always_inline int is_acl_uname(const char *name)
+{
+	char buf[18] = {};
+
+	bpf_probe_read_user_str(buf, sizeof(buf), name);
+	return buf[0] == 's' && buf[6] == '.' && buf[7] == 'p' && buf[12] == '_' && buf[13] == 'a' && buf[14] == 'c' &&
+	       buf[15] == 'l' && buf[16] == '_';
+}
+
+static __always_inline int xattr_exit(long ret, __u8 kind, enum hook hook)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct scratch *s;
+	struct event_hdr *h;
+	__u32 off;
+
+	if (!attr_exit(ret, &c, &t, &l, hook))
+		return 0;
+	if (kind == KIND_XATTR_SET && is_acl_uname(c.path2))
+		kind = KIND_ACL_SET;
+	s = begin_record(&t, kind, 0, &off);
+	if (!s)
+		return 0;
+	h = (void *)s->buf;
+	h->name2_len = append_ustr(s, off, c.path2);
+	off += h->name2_len;
+	end_record(s, &t, off, hook);
+	return 0;
+}
+
+SYS_ENTER(setxattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
+SYS_ENTER(lsetxattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
+SYS_ENTER(fsetxattr) { save_fd_call(ARG(0), ARG(1), 0, 0); return 0; }
+SYS_ENTER(removexattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
+SYS_ENTER(lremovexattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
+SYS_ENTER(fremovexattr) { save_fd_call(ARG(0), ARG(1), 0, 0); return 0; }
+SYS_EXIT(setxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(lsetxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(fsetxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(removexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+SYS_EXIT(lremovexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+SYS_EXIT(fremovexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+
+/* ---- mount, umount2, move_mount: the mount point, found at exit (the last component is not crossed) ---- */
+
+static __always_inline int mount_exit(long ret, __u8 kind, __u8 flags, enum hook hook)
+{
+	struct call c;
+	struct lookup l;
+	struct target t;
+	struct ext_mount *ext;
+	struct scratch *s;
+	__u32 off;
+
+	if (!attr_exit(ret, &c, &t, &l, hook))
+		return 0;
+	t.flags |= flags;
+	s = begin_record(&t, kind, sizeof(*ext), &off);
+	if (!s)
+		return 0;
+	ext = EXT(s, struct ext_mount);
+	ext->flags = c.arg;
+	if (c.path2) {
+		struct event_hdr *h = (void *)s->buf;
+
+		h->name2_len = append_ustr(s, off, c.path2);
+		off += h->name2_len;
+	}
+	end_record(s, &t, off, hook);
+	return 0;
+}
+
+SYS_ENTER(mount) { save_path_call(AT_FDCWD, ARG(1), ARG(2), ARG(3), 0); return 0; }
+SYS_ENTER(umount) { save_path_call(AT_FDCWD, ARG(0), 0, ARG(1), 0); return 0; }
+SYS_ENTER(move_mount) { save_path_call(ARG(2), ARG(3), 0, 0, 0); return 0; }
+SYS_EXIT(mount) { return mount_exit(ctx->ret, KIND_MOUNT, 0, HOOK_SYS_MOUNT); }
+SYS_EXIT(umount) { return mount_exit(ctx->ret, KIND_UMOUNT, 0, HOOK_SYS_UMOUNT); }
+SYS_EXIT(move_mount) { return mount_exit(ctx->ret, KIND_MOUNT, FLAG_MOUNT_MOVE, HOOK_SYS_MOVE_MOUNT); }
