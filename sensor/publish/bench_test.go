@@ -134,7 +134,7 @@ func runPlain(b *testing.B, js jetstream.JetStream, events [][]byte) time.Durati
 	}
 	start := time.Now()
 	for i, e := range events {
-		if _, err := pub.PublishAsync(subject, e); err != nil {
+		if _, err := pub.PublishAsync(subject, e, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatalf("plain publish %d: %v", i, err)
 		}
 	}
