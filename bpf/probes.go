@@ -163,21 +163,10 @@ func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
 			return &UnavailableError{Set: set, Reason: "cannot read struct dentry's layout from the kernel's BTF", Err: err}
 		}
 	}
-	events, err := tracefsEvents()
-	if set == ProbeSetTracepoint && err != nil {
-		return &UnavailableError{Set: set, Reason: "no tracefs to find system-call tracepoints in", Err: err}
-	}
 	for name, prog := range spec.Programs {
-		switch prog.Type {
-		case ebpf.LSM:
-			var fn *btf.Func
-			if kernel.TypeByName("bpf_lsm_"+name, &fn) != nil {
-				delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
-			}
-		case ebpf.TracePoint:
-			if !syscallTraced(events, prog.SectionName) {
-				delete(spec.Programs, name) // e.g. fchmodat2 before 6.6
-			}
+		var fn *btf.Func
+		if prog.Type == ebpf.LSM && kernel.TypeByName("bpf_lsm_"+name, &fn) != nil {
+			delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
 		}
 	}
 	return nil
@@ -213,32 +202,6 @@ func setDentryLayout(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
 	return nil
 }
 
-// tracefsEvents finds tracefs's events directory, mounting tracefs if needed.
-func tracefsEvents() (string, error) {
-	for _, dir := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
-		if _, err := os.Stat(dir); err == nil {
-			return dir, nil
-		}
-	}
-	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
-		return "", fmt.Errorf("mount tracefs on /sys/kernel/tracing: %w", err)
-	}
-	return "/sys/kernel/tracing/events", nil
-}
-
-// syscallTraced tells whether both tracepoints of the system call of a program's section
-// ("tracepoint/syscalls/sys_enter_NAME") exist: an entry without its exit would leave calls behind.
-func syscallTraced(events, section string) bool {
-	name := section[strings.LastIndexByte(section, '/')+1:]
-	base := strings.TrimPrefix(strings.TrimPrefix(name, "sys_enter_"), "sys_exit_")
-	for _, ev := range []string{"sys_enter_" + base, "sys_exit_" + base} {
-		if _, err := os.Stat(filepath.Join(events, "syscalls", ev)); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
 // open loads the collection, attaches its programs and opens the ring buffer reader.
 func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	var collOpts ebpf.CollectionOptions
@@ -257,8 +220,14 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.coll = coll
+	if err := fillSyscallTables(coll); err != nil {
+		return fmt.Errorf("load %s probes: %w", p.set, err)
+	}
 	for name, prog := range coll.Programs {
-		l, err := attach(prog, spec.Programs[name].SectionName)
+		if spec.Programs[name].AttachTo == "" {
+			continue // a system-call handler, reached by tail call
+		}
+		l, err := attach(prog, spec.Programs[name].AttachTo)
 		if err != nil {
 			return fmt.Errorf("load %s probes: attach %s: %w", p.set, name, err)
 		}
@@ -271,16 +240,28 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	return nil
 }
 
-func attach(prog *ebpf.Program, section string) (link.Link, error) {
+// closeLinks detaches links concurrently: each tracepoint link waits for an RCU grace period on its own, so
+// detaching 80 of them one after another takes seconds.
+func closeLinks(links []link.Link) error {
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	for i, l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func attach(prog *ebpf.Program, to string) (link.Link, error) {
 	switch prog.Type() {
 	case ebpf.LSM:
 		return link.AttachLSM(link.LSMOptions{Program: prog})
-	case ebpf.TracePoint:
-		parts := strings.Split(section, "/") // tracepoint/GROUP/NAME
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("section %q is not tracepoint/GROUP/NAME", section)
-		}
-		return link.Tracepoint(parts[1], parts[2], prog, nil)
+	case ebpf.RawTracepoint:
+		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: to, Program: prog})
 	}
 	return link.AttachTracing(link.TracingOptions{Program: prog})
 }
@@ -457,9 +438,7 @@ func (p *Probes) Close() error {
 		if p.reader != nil {
 			errs = append(errs, p.reader.Close())
 		}
-		for _, l := range p.links {
-			errs = append(errs, l.Close())
-		}
+		errs = append(errs, closeLinks(p.links))
 		if p.coll != nil {
 			p.coll.Close()
 		}

@@ -1,10 +1,12 @@
 //go:build ignore
 
 // SPDX-License-Identifier: GPL-2.0
-/* tracepoint.c: the probe set on system-call tracepoints, for kernels where BPF-LSM programs cannot run. An
- * entry program keeps a call's arguments (and, for calls that remove or change a file, what the file was);
- * the exit program reports only successful calls, resolving files through the returned descriptor or the
- * dentry cache. It produces the same records as lsm.c, with probe = PROBE_TRACEPOINT. */
+/* tracepoint.c: the probe set on system-call tracepoints, for kernels where BPF-LSM programs cannot run. Two
+ * dispatchers on the raw sys_enter and sys_exit tracepoints tail-call a handler per system call, found by
+ * its number in a program array the loader fills (two links to attach and detach, not eighty). An entry
+ * handler keeps a call's arguments (and, for calls that remove or change a file, what the file was); the
+ * exit handler reports only successful calls, resolving files through the returned descriptor or the dentry
+ * cache. It produces the same records as lsm.c, with probe = PROBE_TRACEPOINT. */
 
 #define PROBE_SET PROBE_TRACEPOINT
 
@@ -62,9 +64,70 @@ struct {
 	__type(value, __u64); /* the inode that moved */
 } recent_moves SEC(".maps");
 
-#define SYS_ENTER(name) SEC("tracepoint/syscalls/sys_enter_" #name) int enter_##name(struct trace_event_raw_sys_enter *ctx)
-#define SYS_EXIT(name) SEC("tracepoint/syscalls/sys_exit_" #name) int exit_##name(struct trace_event_raw_sys_exit *ctx)
-#define ARG(n) ((__u64)ctx->args[n])
+#define SYSCALL_MAX 512 /* system call numbers handled */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_enter_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_exit_calls SEC(".maps");
+
+/* sys_enter: args[0] is the task's pt_regs, args[1] the system call number. */
+SEC("raw_tp/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	long nr = ctx->args[1];
+
+	if (nr >= 0 && nr < SYSCALL_MAX)
+		bpf_tail_call(ctx, &sys_enter_calls, nr);
+	return 0;
+}
+
+/* sys_exit: args[0] is the task's pt_regs (orig_ax holds the number), args[1] the return value. */
+SEC("raw_tp/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = BPF_CORE_READ(regs, orig_ax);
+
+	if (nr >= 0 && nr < SYSCALL_MAX)
+		bpf_tail_call(ctx, &sys_exit_calls, nr);
+	return 0;
+}
+
+/* Handlers have no attach point of their own: the loader puts enter_NAME and exit_NAME at NAME's number. */
+#define SYS_ENTER(name) SEC("raw_tp") int enter_##name(struct bpf_raw_tracepoint_args *ctx)
+#define SYS_EXIT(name) SEC("raw_tp") int exit_##name(struct bpf_raw_tracepoint_args *ctx)
+#define ARG(n) sys_arg(ctx, n)
+#define RET ((long)ctx->args[1])
+
+/* sys_arg reads argument n of the system call from the registers of the x86-64 calling convention. */
+static __always_inline __u64 sys_arg(struct bpf_raw_tracepoint_args *ctx, int n)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	switch (n) {
+	case 0:
+		return BPF_CORE_READ(regs, di);
+	case 1:
+		return BPF_CORE_READ(regs, si);
+	case 2:
+		return BPF_CORE_READ(regs, dx);
+	case 3:
+		return BPF_CORE_READ(regs, r10);
+	case 4:
+		return BPF_CORE_READ(regs, r8);
+	}
+	return BPF_CORE_READ(regs, r9);
+}
 
 static __always_inline void save_call(struct call *c)
 {
@@ -217,10 +280,10 @@ static __always_inline int open_exit(long ret)
 	return 0;
 }
 
-SYS_EXIT(open) { return open_exit(ctx->ret); }
-SYS_EXIT(openat) { return open_exit(ctx->ret); }
-SYS_EXIT(openat2) { return open_exit(ctx->ret); }
-SYS_EXIT(creat) { return open_exit(ctx->ret); }
+SYS_EXIT(open) { return open_exit(RET); }
+SYS_EXIT(openat) { return open_exit(RET); }
+SYS_EXIT(openat2) { return open_exit(RET); }
+SYS_EXIT(creat) { return open_exit(RET); }
 
 /* ---- mkdir, mknod, symlink: find the new file in the cache at exit ---- */
 
@@ -283,8 +346,8 @@ static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
 
 SYS_ENTER(mkdir) { save_path_call(AT_FDCWD, ARG(0), 0, 0, 0); return 0; }
 SYS_ENTER(mkdirat) { save_path_call(ARG(0), ARG(1), 0, 0, 0); return 0; }
-SYS_EXIT(mkdir) { return created_exit(ctx->ret, KIND_MKDIR, HOOK_SYS_MKDIR); }
-SYS_EXIT(mkdirat) { return created_exit(ctx->ret, KIND_MKDIR, HOOK_SYS_MKDIR); }
+SYS_EXIT(mkdir) { return created_exit(RET, KIND_MKDIR, HOOK_SYS_MKDIR); }
+SYS_EXIT(mkdirat) { return created_exit(RET, KIND_MKDIR, HOOK_SYS_MKDIR); }
 
 static __always_inline void mknod_enter(__s32 dirfd, __u64 path, __u32 mode)
 {
@@ -296,13 +359,13 @@ static __always_inline void mknod_enter(__s32 dirfd, __u64 path, __u32 mode)
 
 SYS_ENTER(mknod) { mknod_enter(AT_FDCWD, ARG(0), ARG(1)); return 0; }
 SYS_ENTER(mknodat) { mknod_enter(ARG(0), ARG(1), ARG(2)); return 0; }
-SYS_EXIT(mknod) { return created_exit(ctx->ret, KIND_CREATION, HOOK_SYS_MKNOD); }
-SYS_EXIT(mknodat) { return created_exit(ctx->ret, KIND_CREATION, HOOK_SYS_MKNOD); }
+SYS_EXIT(mknod) { return created_exit(RET, KIND_CREATION, HOOK_SYS_MKNOD); }
+SYS_EXIT(mknodat) { return created_exit(RET, KIND_CREATION, HOOK_SYS_MKNOD); }
 
 SYS_ENTER(symlink) { save_path_call(AT_FDCWD, ARG(1), ARG(0), 0, 0); return 0; }
 SYS_ENTER(symlinkat) { save_path_call(ARG(1), ARG(2), ARG(0), 0, 0); return 0; }
-SYS_EXIT(symlink) { return created_exit(ctx->ret, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
-SYS_EXIT(symlinkat) { return created_exit(ctx->ret, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
+SYS_EXIT(symlink) { return created_exit(RET, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
+SYS_EXIT(symlinkat) { return created_exit(RET, KIND_SYMLINK, HOOK_SYS_SYMLINK); }
 
 /* ---- unlink, unlinkat, rmdir: what the file was, at entry; the report at a successful exit ---- */
 
@@ -376,9 +439,9 @@ static __always_inline int remove_exit(long ret)
 SYS_ENTER(unlink) { remove_enter(AT_FDCWD, ARG(0), 0); return 0; }
 SYS_ENTER(unlinkat) { remove_enter(ARG(0), ARG(1), ARG(2)); return 0; }
 SYS_ENTER(rmdir) { remove_enter(AT_FDCWD, ARG(0), AT_REMOVEDIR); return 0; }
-SYS_EXIT(unlink) { return remove_exit(ctx->ret); }
-SYS_EXIT(unlinkat) { return remove_exit(ctx->ret); }
-SYS_EXIT(rmdir) { return remove_exit(ctx->ret); }
+SYS_EXIT(unlink) { return remove_exit(RET); }
+SYS_EXIT(unlinkat) { return remove_exit(RET); }
+SYS_EXIT(rmdir) { return remove_exit(RET); }
 
 /* ---- rename, renameat, renameat2 ---- */
 
@@ -498,9 +561,9 @@ static __always_inline int rename_exit(long ret)
 SYS_ENTER(rename) { rename_enter(AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0); return 0; }
 SYS_ENTER(renameat) { rename_enter(ARG(0), ARG(1), ARG(2), ARG(3), 0); return 0; }
 SYS_ENTER(renameat2) { rename_enter(ARG(0), ARG(1), ARG(2), ARG(3), ARG(4)); return 0; }
-SYS_EXIT(rename) { return rename_exit(ctx->ret); }
-SYS_EXIT(renameat) { return rename_exit(ctx->ret); }
-SYS_EXIT(renameat2) { return rename_exit(ctx->ret); }
+SYS_EXIT(rename) { return rename_exit(RET); }
+SYS_EXIT(renameat) { return rename_exit(RET); }
+SYS_EXIT(renameat2) { return rename_exit(RET); }
 
 /* ---- link, linkat ---- */
 
@@ -559,8 +622,8 @@ SYS_ENTER(linkat)
 	save_call(&c);
 	return 0;
 }
-SYS_EXIT(link) { return link_exit(ctx->ret); }
-SYS_EXIT(linkat) { return link_exit(ctx->ret); }
+SYS_EXIT(link) { return link_exit(RET); }
+SYS_EXIT(linkat) { return link_exit(RET); }
 
 /* ---- chmod, chown: the old values at entry, the report at a successful exit ---- */
 
@@ -631,10 +694,10 @@ SYS_ENTER(chmod) { chmod_enter(AT_FDCWD, ARG(0), -1, ARG(1)); return 0; }
 SYS_ENTER(fchmodat) { chmod_enter(ARG(0), ARG(1), -1, ARG(2)); return 0; }
 SYS_ENTER(fchmodat2) { chmod_enter(ARG(0), ARG(1), -1, ARG(2)); return 0; }
 SYS_ENTER(fchmod) { chmod_enter(AT_FDCWD, 0, ARG(0), ARG(1)); return 0; }
-SYS_EXIT(chmod) { return chmod_exit(ctx->ret); }
-SYS_EXIT(fchmodat) { return chmod_exit(ctx->ret); }
-SYS_EXIT(fchmodat2) { return chmod_exit(ctx->ret); }
-SYS_EXIT(fchmod) { return chmod_exit(ctx->ret); }
+SYS_EXIT(chmod) { return chmod_exit(RET); }
+SYS_EXIT(fchmodat) { return chmod_exit(RET); }
+SYS_EXIT(fchmodat2) { return chmod_exit(RET); }
+SYS_EXIT(fchmod) { return chmod_exit(RET); }
 
 static __always_inline void chown_enter(__s32 dirfd, __u64 path, __s32 fd, __u32 uid, __u32 gid)
 {
@@ -670,10 +733,10 @@ SYS_ENTER(chown) { chown_enter(AT_FDCWD, ARG(0), -1, ARG(1), ARG(2)); return 0; 
 SYS_ENTER(lchown) { chown_enter(AT_FDCWD, ARG(0), -1, ARG(1), ARG(2)); return 0; }
 SYS_ENTER(fchownat) { chown_enter(ARG(0), ARG(1), -1, ARG(2), ARG(3)); return 0; }
 SYS_ENTER(fchown) { chown_enter(AT_FDCWD, 0, ARG(0), ARG(1), ARG(2)); return 0; }
-SYS_EXIT(chown) { return chown_exit(ctx->ret); }
-SYS_EXIT(lchown) { return chown_exit(ctx->ret); }
-SYS_EXIT(fchownat) { return chown_exit(ctx->ret); }
-SYS_EXIT(fchown) { return chown_exit(ctx->ret); }
+SYS_EXIT(chown) { return chown_exit(RET); }
+SYS_EXIT(lchown) { return chown_exit(RET); }
+SYS_EXIT(fchownat) { return chown_exit(RET); }
+SYS_EXIT(fchown) { return chown_exit(RET); }
 
 /* ---- setxattr, removexattr and their l- and f- variants ---- */
 
@@ -716,12 +779,12 @@ SYS_ENTER(fsetxattr) { save_fd_call(ARG(0), ARG(1), 0, 0); return 0; }
 SYS_ENTER(removexattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
 SYS_ENTER(lremovexattr) { save_path_call(AT_FDCWD, ARG(0), ARG(1), 0, 0); return 0; }
 SYS_ENTER(fremovexattr) { save_fd_call(ARG(0), ARG(1), 0, 0); return 0; }
-SYS_EXIT(setxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
-SYS_EXIT(lsetxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
-SYS_EXIT(fsetxattr) { return xattr_exit(ctx->ret, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
-SYS_EXIT(removexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
-SYS_EXIT(lremovexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
-SYS_EXIT(fremovexattr) { return xattr_exit(ctx->ret, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+SYS_EXIT(setxattr) { return xattr_exit(RET, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(lsetxattr) { return xattr_exit(RET, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(fsetxattr) { return xattr_exit(RET, KIND_XATTR_SET, HOOK_SYS_SETXATTR); }
+SYS_EXIT(removexattr) { return xattr_exit(RET, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+SYS_EXIT(lremovexattr) { return xattr_exit(RET, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
+SYS_EXIT(fremovexattr) { return xattr_exit(RET, KIND_XATTR_REMOVE, HOOK_SYS_REMOVEXATTR); }
 
 /* ---- mount, umount2, move_mount: the mount point, found at exit (the last component is not crossed) ---- */
 
@@ -755,6 +818,6 @@ static __always_inline int mount_exit(long ret, __u8 kind, __u8 flags, enum hook
 SYS_ENTER(mount) { save_path_call(AT_FDCWD, ARG(1), ARG(2), ARG(3), 0); return 0; }
 SYS_ENTER(umount) { save_path_call(AT_FDCWD, ARG(0), 0, ARG(1), 0); return 0; }
 SYS_ENTER(move_mount) { save_path_call(ARG(2), ARG(3), 0, 0, 0); return 0; }
-SYS_EXIT(mount) { return mount_exit(ctx->ret, KIND_MOUNT, 0, HOOK_SYS_MOUNT); }
-SYS_EXIT(umount) { return mount_exit(ctx->ret, KIND_UMOUNT, 0, HOOK_SYS_UMOUNT); }
-SYS_EXIT(move_mount) { return mount_exit(ctx->ret, KIND_MOUNT, FLAG_MOUNT_MOVE, HOOK_SYS_MOVE_MOUNT); }
+SYS_EXIT(mount) { return mount_exit(RET, KIND_MOUNT, 0, HOOK_SYS_MOUNT); }
+SYS_EXIT(umount) { return mount_exit(RET, KIND_UMOUNT, 0, HOOK_SYS_UMOUNT); }
+SYS_EXIT(move_mount) { return mount_exit(RET, KIND_MOUNT, FLAG_MOUNT_MOVE, HOOK_SYS_MOVE_MOUNT); }

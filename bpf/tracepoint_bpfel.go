@@ -26,6 +26,8 @@ const (
 	tracepointMapRecordScratch       = "record_scratch"
 	tracepointMapSequence            = "sequence"
 	tracepointMapStashes             = "stashes"
+	tracepointMapSysEnterCalls       = "sys_enter_calls"
+	tracepointMapSysExitCalls        = "sys_exit_calls"
 	tracepointMapTracked             = "tracked"
 	tracepointProgEnterChmod         = "enter_chmod"
 	tracepointProgEnterChown         = "enter_chown"
@@ -96,6 +98,8 @@ const (
 	tracepointProgSchedProcessExec   = "sched_process_exec"
 	tracepointProgSchedProcessExit   = "sched_process_exit"
 	tracepointProgSchedProcessFork   = "sched_process_fork"
+	tracepointProgSysEnter           = "sys_enter"
+	tracepointProgSysExit            = "sys_exit"
 	tracepointVarAnchorCounter       = "_anchor_counter"
 	tracepointVarAnchorEventFlags    = "_anchor_event_flags"
 	tracepointVarAnchorEventHdr      = "_anchor_event_hdr"
@@ -227,6 +231,8 @@ type tracepointProgramSpecs struct {
 	SchedProcessExec  *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork  *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
+	SysEnter          *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysExit           *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
 // tracepointMapSpecs contains maps before they are loaded into the kernel.
@@ -243,6 +249,8 @@ type tracepointMapSpecs struct {
 	RecordScratch *ebpf.MapSpec `ebpf:"record_scratch"`
 	Sequence      *ebpf.MapSpec `ebpf:"sequence"`
 	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
+	SysEnterCalls *ebpf.MapSpec `ebpf:"sys_enter_calls"`
+	SysExitCalls  *ebpf.MapSpec `ebpf:"sys_exit_calls"`
 	Tracked       *ebpf.MapSpec `ebpf:"tracked"`
 }
 
@@ -300,6 +308,8 @@ type tracepointMaps struct {
 	RecordScratch *ebpf.Map `ebpf:"record_scratch"`
 	Sequence      *ebpf.Map `ebpf:"sequence"`
 	Stashes       *ebpf.Map `ebpf:"stashes"`
+	SysEnterCalls *ebpf.Map `ebpf:"sys_enter_calls"`
+	SysExitCalls  *ebpf.Map `ebpf:"sys_exit_calls"`
 	Tracked       *ebpf.Map `ebpf:"tracked"`
 }
 
@@ -315,6 +325,8 @@ func (m *tracepointMaps) Close() error {
 		m.RecordScratch,
 		m.Sequence,
 		m.Stashes,
+		m.SysEnterCalls,
+		m.SysExitCalls,
 		m.Tracked,
 	)
 }
@@ -416,6 +428,8 @@ type tracepointPrograms struct {
 	SchedProcessExec  *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork  *ebpf.Program `ebpf:"sched_process_fork"`
+	SysEnter          *ebpf.Program `ebpf:"sys_enter"`
+	SysExit           *ebpf.Program `ebpf:"sys_exit"`
 }
 
 func (p *tracepointPrograms) Close() error {
@@ -489,6 +503,8 @@ func (p *tracepointPrograms) Close() error {
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,
+		p.SysEnter,
+		p.SysExit,
 	)
 }
 
