@@ -60,19 +60,39 @@ func newBatcher(ctx context.Context, host, boot string, cfg BatchConfig, seqs *s
 	return b
 }
 
-// add sequences ev and adds it to its filesystem's batch; source labels the metric.
-func (b *batcher) add(ev *schemas.RawEvent, source string) error {
+// source says where an event comes from, for the events_total metric.
+type source int
+
+const (
+	fromKernel source = iota
+	fromScan
+	fromLoss
+	numSources
+)
+
+func (s source) String() string {
+	switch s {
+	case fromKernel:
+		return "kernel"
+	case fromScan:
+		return "scan"
+	}
+	return "loss"
+}
+
+// add sequences ev and adds it to its filesystem's batch.
+func (b *batcher) add(ev *schemas.RawEvent, src source) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.addLocked(ev, source)
+	return b.addLocked(ev, src)
 }
 
 // addAll adds events under one lock, in order.
-func (b *batcher) addAll(evs []schemas.RawEvent, source string) error {
+func (b *batcher) addAll(evs []schemas.RawEvent, src source) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range evs {
-		if err := b.addLocked(&evs[i], source); err != nil {
+		if err := b.addLocked(&evs[i], src); err != nil {
 			return err
 		}
 	}
@@ -87,7 +107,7 @@ func devOf(ev *schemas.RawEvent) uint64 {
 	return ev.Dev
 }
 
-func (b *batcher) addLocked(ev *schemas.RawEvent, source string) error {
+func (b *batcher) addLocked(ev *schemas.RawEvent, src source) error {
 	seq, err := b.seqs.Next(seqstore.Events, 1)
 	if err != nil {
 		b.m.dropped.WithLabelValues("sequence").Inc()
@@ -110,7 +130,7 @@ func (b *batcher) addLocked(ev *schemas.RawEvent, source string) error {
 	p.last = seq
 	b.queued++
 	b.lastSeq = seq
-	b.m.events.WithLabelValues(source).Inc()
+	b.m.eventsBy[src].Inc()
 	switch {
 	case len(p.buf) > int(b.cfg.MaxBytes) && p.n > 1:
 		// The event does not fit: publish the batch without it and start the next with it.
@@ -267,7 +287,7 @@ func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
 // lossLocked adds a loss event to dev's batch.
 func (b *batcher) lossLocked(dev, lost uint64, hook string) {
 	ev := schemas.RawEvent{Kind: schemas.KindLoss, Dev: dev, Lost: lost, Hook: hook, Time: time.Now().UnixNano()}
-	if err := b.addLocked(&ev, "loss"); err != nil {
+	if err := b.addLocked(&ev, fromLoss); err != nil {
 		b.log.Error("cannot publish a loss event", zap.String("hook", hook), zap.Uint64("lost", lost), zap.Error(err))
 		return
 	}

@@ -81,7 +81,7 @@ func TestBatchByCount(t *testing.T) {
 	b := testBatcher(t, BatchConfig{MaxEvents: 3, MaxBytes: 1 << 20, MaxDelay: time.Hour}, pub)
 	for i := range 7 {
 		ev := fileEvent(2049, uint64(100+i), "f")
-		if err := b.add(&ev, "kernel"); err != nil {
+		if err := b.add(&ev, fromKernel); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,7 +114,7 @@ func TestBatchByBytes(t *testing.T) {
 	name := strings.Repeat("n", 300)
 	for i := range 10 {
 		ev := fileEvent(2049, uint64(i), name)
-		if err := b.add(&ev, "kernel"); err != nil {
+		if err := b.add(&ev, fromKernel); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,11 +137,11 @@ func TestBatchByTime(t *testing.T) {
 	b := testBatcher(t, BatchConfig{MaxEvents: 1000, MaxBytes: 1 << 20, MaxDelay: 20 * time.Millisecond}, pub)
 	start := time.Now()
 	ev := fileEvent(2049, 1, "f")
-	if err := b.add(&ev, "kernel"); err != nil {
+	if err := b.add(&ev, fromKernel); err != nil {
 		t.Fatal(err)
 	}
 	ev = fileEvent(2050, 1, "g") // another filesystem: its own batch
-	if err := b.add(&ev, "kernel"); err != nil {
+	if err := b.add(&ev, fromKernel); err != nil {
 		t.Fatal(err)
 	}
 	for pub.count() < 2 {
@@ -163,7 +163,7 @@ func TestProcessEventsGoToDevZero(t *testing.T) {
 	pub := &capture{}
 	b := testBatcher(t, BatchConfig{MaxEvents: 10, MaxBytes: 1 << 20, MaxDelay: time.Hour}, pub)
 	ev := schemas.RawEvent{Kind: schemas.KindExec, Exe: []byte("/bin/sh"), Proc: schemas.Process{Tgid: 7}}
-	if err := b.add(&ev, "kernel"); err != nil {
+	if err := b.add(&ev, fromKernel); err != nil {
 		t.Fatal(err)
 	}
 	b.flush()
@@ -177,7 +177,7 @@ func TestInvalidBatchBecomesLoss(t *testing.T) {
 	b := testBatcher(t, BatchConfig{MaxEvents: 2, MaxBytes: 1 << 20, MaxDelay: time.Hour}, pub)
 	for i := range 2 {
 		ev := fileEvent(2049, uint64(i), "f")
-		b.add(&ev, "kernel")
+		b.add(&ev, fromKernel)
 	}
 	pub.err = nil
 	b.flush()
@@ -194,7 +194,7 @@ func TestArrayHeader(t *testing.T) {
 		pub.msgs = nil
 		for i := range n {
 			ev := schemas.RawEvent{Kind: schemas.KindOpen, Dev: 1, Ino: uint64(i)}
-			b.add(&ev, "kernel")
+			b.add(&ev, fromKernel)
 		}
 		b.flush()
 		if bs := pub.batches(t); len(bs) != 1 || len(bs[0].Events) != n {

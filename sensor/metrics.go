@@ -16,6 +16,7 @@ type metrics struct {
 	ringReads      prometheus.Counter
 	ringErrors     *prometheus.CounterVec // reason
 	events         *prometheus.CounterVec // source: kernel, scan, loss
+	eventsBy       [numSources]prometheus.Counter
 	batches        prometheus.Counter
 	batchEvents    prometheus.Counter
 	batchBytes     prometheus.Counter
@@ -70,6 +71,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		counterErrors: c("kernel_counter_errors_total", "Failed reads of the kernel's counters."),
 	}
 	m.kernelCounters = &kernelCollector{}
+	for src := range numSources {
+		m.eventsBy[src] = m.events.WithLabelValues(src.String())
+	}
 	cs := []prometheus.Collector{m.ringReads, m.ringErrors, m.events, m.batches, m.batchEvents, m.batchBytes, m.dropped,
 		m.lossEvents, m.lostRecords, m.seqGaps, m.seqLate, m.scans, m.scanEntries, m.scanErrors, m.scanDuration,
 		m.trackErrors, m.untracked, m.markSync, m.controlReqs, m.counterErrors, m.kernelCounters}

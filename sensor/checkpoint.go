@@ -1,0 +1,84 @@
+package sensor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/factstream/factstream/bpf"
+)
+
+// checkpointFile is the kernel checkpoint inside the state directory.
+const checkpointFile = "kernel.json"
+
+// checkpoint is where the sensor stood in the kernel's record stream: the highest kernel sequence below
+// which every record was handed to the publisher or reported lost, and the counters at that time. With
+// pinned probes the kernel keeps recording while the sensor is down; the next run compares the first
+// record it reads and the counters with the checkpoint to report what was lost meanwhile.
+type checkpoint struct {
+	BootID    string       `json:"boot_id"`
+	ProbeSet  string       `json:"probe_set"`
+	KernelSeq uint64       `json:"kernel_seq"`
+	Counters  bpf.Counters `json:"counters"`
+}
+
+// loadCheckpoint reads the checkpoint of bootID; another boot's or none is the zero checkpoint.
+func loadCheckpoint(dir, bootID string) (checkpoint, error) {
+	b, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return checkpoint{}, nil
+	}
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("reading kernel checkpoint: %w", err)
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return checkpoint{}, fmt.Errorf("reading kernel checkpoint %s: %w", filepath.Join(dir, checkpointFile), err)
+	}
+	if cp.BootID != bootID {
+		return checkpoint{}, nil
+	}
+	return cp, nil
+}
+
+// save writes the checkpoint atomically: a temporary file, fsync, rename, fsync of the directory.
+func (cp checkpoint) save(dir string) error {
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encoding kernel checkpoint: %w", err)
+	}
+	tmp := filepath.Join(dir, checkpointFile+".tmp")
+	if err := writeSync(tmp, b); err != nil {
+		return fmt.Errorf("writing kernel checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, checkpointFile)); err != nil {
+		return fmt.Errorf("writing kernel checkpoint: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("writing kernel checkpoint: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("writing kernel checkpoint: %w", err)
+	}
+	return nil
+}
+
+func writeSync(name string, b []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,159 @@
+package sensor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/schemas"
+	"github.com/factstream/factstream/sensor/seqstore"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+)
+
+// Control verbs, answered on schemas.ControlSubject(host, verb).
+const (
+	VerbRescan = "rescan"
+	VerbStatus = "status"
+)
+
+// rescanTimeout bounds a rescan requested over NATS.
+const rescanTimeout = 5 * time.Minute
+
+// RescanReply answers a rescan request (its data: a host path). Error is set when it failed.
+type RescanReply struct {
+	Epoch uint64 `json:"epoch,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Status is what the status request and Sensor.Status report.
+type Status struct {
+	Host     string       `json:"host"`
+	BootID   string       `json:"boot_id"`
+	ProbeSet string       `json:"probe_set"`
+	Ready    bool         `json:"ready"`
+	Paths    []string     `json:"paths"`
+	Prefixes []string     `json:"kernel_prefixes"`
+	Sequence uint64       `json:"sequence"`      // the next sensor sequence
+	LastSeq  uint64       `json:"last_sequence"` // the last one handed out in this run
+	KernelSq uint64       `json:"kernel_seq"`    // the kernel sequence read (or written off) so far
+	Pending  int          `json:"pending"`       // events in open batches
+	Spool    SpoolStatus  `json:"spool"`
+	Counters bpf.Counters `json:"counters"`
+	LastScan *ScanResult  `json:"last_scan,omitempty"`
+}
+
+// SpoolStatus is the publisher's backlog, read from its metrics.
+type SpoolStatus struct {
+	Batches     float64 `json:"batches"`
+	Bytes       float64 `json:"bytes"`
+	MemoryBytes float64 `json:"memory_bytes"`
+	PendingAcks float64 `json:"pending_acks"`
+}
+
+// Status reports the sensor's state.
+func (s *Sensor) Status() Status {
+	queued, last := s.batch.stats()
+	s.scanMu.Lock()
+	prefixes := append([]string(nil), s.prefixes...)
+	s.scanMu.Unlock()
+	return Status{
+		Host: s.cfg.Host, BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Ready: s.ready.Load(),
+		Paths: s.set.Load().Strings(), Prefixes: prefixes, Sequence: s.seqs.Peek(seqstore.Events), LastSeq: last,
+		KernelSq: s.kseq.Load(), Pending: queued, Spool: s.spoolStatus(), Counters: s.kloss.counters(), LastScan: s.lastScan.Load(),
+	}
+}
+
+// spoolStatus reads the publisher's gauges from the registry.
+func (s *Sensor) spoolStatus() SpoolStatus {
+	var st SpoolStatus
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		return st
+	}
+	for _, mf := range mfs {
+		v := gaugeValue(mf)
+		switch mf.GetName() {
+		case "factstream_publish_spool_records":
+			st.Batches = v
+		case "factstream_publish_spool_bytes":
+			st.Bytes = v
+		case "factstream_publish_memory_queue_bytes":
+			st.MemoryBytes = v
+		case "factstream_publish_pending_acks":
+			st.PendingAcks = v
+		}
+	}
+	return st
+}
+
+func gaugeValue(mf *dto.MetricFamily) float64 {
+	if ms := mf.GetMetric(); len(ms) == 1 && ms[0].GetGauge() != nil {
+		return ms[0].GetGauge().GetValue()
+	}
+	return 0
+}
+
+// control subscribes to the control subjects and returns a function that unsubscribes.
+func (s *Sensor) control() func() {
+	if s.conn == nil {
+		return func() {}
+	}
+	var subs []*nats.Subscription
+	for verb, h := range map[string]nats.MsgHandler{VerbRescan: s.onRescan, VerbStatus: s.onStatus} {
+		sub, err := s.conn.Subscribe(schemas.ControlSubject(s.cfg.Host, verb), h)
+		if err != nil {
+			s.log.Error("cannot answer control requests", zap.String("verb", verb), zap.Error(err))
+			continue
+		}
+		subs = append(subs, sub)
+	}
+	return func() {
+		for _, sub := range subs {
+			_ = sub.Unsubscribe()
+		}
+	}
+}
+
+func (s *Sensor) onRescan(msg *nats.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), rescanTimeout)
+	defer cancel()
+	subtree := strings.TrimSpace(string(msg.Data))
+	epoch, err := s.Rescan(ctx, subtree)
+	reply := RescanReply{Epoch: epoch}
+	outcome := "ok"
+	if err != nil {
+		reply, outcome = RescanReply{Error: err.Error()}, "error"
+		s.log.Warn("rescan request failed", zap.String("path", subtree), zap.Error(err))
+	} else {
+		s.log.Info("rescan request answered", zap.String("path", subtree), zap.Uint64("epoch", epoch))
+	}
+	s.respond(msg, VerbRescan, outcome, reply)
+}
+
+func (s *Sensor) onStatus(msg *nats.Msg) { s.respond(msg, VerbStatus, "ok", s.Status()) }
+
+func (s *Sensor) respond(msg *nats.Msg, verb, outcome string, v any) {
+	s.m.controlReqs.WithLabelValues(verb, outcome).Inc()
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = fmt.Appendf(nil, `{"error":%q}`, err.Error())
+	}
+	if err := msg.Respond(b); err != nil {
+		s.log.Warn("answering a control request", zap.String("verb", verb), zap.Error(err))
+	}
+}
+
+// jetstreamFor returns a JetStream context on nc.
+func jetstreamFor(nc *nats.Conn) (jetstream.JetStream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	return js, nil
+}

@@ -1,0 +1,150 @@
+package sensor
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/schemas"
+	"go.uber.org/zap"
+)
+
+// readBackoff is how long the drain loop waits after an unexpected read error before reading again.
+const readBackoff = 50 * time.Millisecond
+
+// drain reads the ring buffer on its own goroutine, with one reused record, until stop is set or the
+// source is closed: each record is checked against the kernel sequence, converted and batched. When
+// nothing arrives for idleTick it looks up (stop, holes that have stayed open).
+func (s *Sensor) drain(stop *atomic.Bool) error {
+	var (
+		ev    bpf.Event
+		raw   schemas.RawEvent
+		reads uint64
+		first = true
+		warn  = newRateLimit(10 * time.Second)
+	)
+	defer func() { s.m.ringReads.Add(float64(reads)) }()
+	s.probes.SetDeadline(time.Now().Add(idleTick))
+	for !stop.Load() {
+		err := s.probes.ReadInto(&ev)
+		if err != nil {
+			if done, err := s.readFailed(err, warn); done {
+				return err
+			}
+			continue
+		}
+		if reads++; reads&1023 == 0 {
+			s.m.ringReads.Add(1024)
+			reads = 0
+		}
+		if first {
+			first = false
+			s.resume(ev.Seq)
+		}
+		if err := s.handle(&ev, &raw); err != nil && warn.allow() {
+			s.log.Error("cannot batch an event", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// handle is what happens to each record read: its kernel sequence is checked, it is converted (raw is
+// scratch space) and batched.
+func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
+	if lost := s.gaps.observe(ev.Seq, time.Now); lost > 0 {
+		s.holes(lost)
+	}
+	s.kseq.Store(s.gaps.contiguous())
+	if err := Convert(raw, ev, s.clock); err != nil {
+		s.m.dropped.WithLabelValues(HookUnknownKind).Inc()
+		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind)
+		return nil
+	}
+	return s.batch.add(raw, fromKernel)
+}
+
+// readFailed handles a failed read; done says the loop must end (with err, nil for a clean stop).
+func (s *Sensor) readFailed(err error, warn *rateLimit) (done bool, _ error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if lost := s.gaps.idle(time.Now()); lost > 0 {
+			s.holes(lost)
+		}
+		s.kseq.Store(s.gaps.contiguous())
+		s.probes.SetDeadline(time.Now().Add(idleTick))
+		return false, nil
+	case errors.Is(err, bpf.ErrClosed):
+		return true, nil
+	case errors.Is(err, bpf.ErrMalformed):
+		// Its sequence number is not trusted: the hole it leaves is reported as malformed.
+		s.m.ringErrors.WithLabelValues("malformed").Inc()
+		s.kloss.addMalformed()
+		if warn.allow() {
+			s.log.Warn("malformed record in the ring buffer; it will be reported as lost", zap.Error(err))
+		}
+		return false, nil
+	}
+	s.m.ringErrors.WithLabelValues("read").Inc()
+	if warn.allow() {
+		s.log.Error("reading the ring buffer failed; retrying", zap.Error(err))
+	}
+	time.Sleep(readBackoff)
+	return false, nil
+}
+
+// resume handles the first record of this run: with probes that kept recording while the sensor was
+// down (pinned), the records between the checkpoint and this one were lost or delivered by the previous
+// run after its last checkpoint; they are reported (the ring-full part per hook, the rest as restart).
+func (s *Sensor) resume(seq uint64) {
+	cp := s.cp
+	if cp.KernelSeq == 0 || seq <= cp.KernelSeq || cp.ProbeSet != string(s.kernel.Set()) {
+		return // fresh probes: their sequence starts again
+	}
+	s.gaps.start(cp.KernelSeq + 1)
+	if seq > cp.KernelSeq+1 {
+		s.kloss.addHoles(seq-cp.KernelSeq-1, true)
+		s.kick()
+	}
+}
+
+// holes reports records missing from the kernel sequence to the loss accounting.
+func (s *Sensor) holes(n uint64) {
+	s.m.seqGaps.Inc()
+	s.kloss.addHoles(n, false)
+	s.kick()
+}
+
+// flushGaps writes off the holes still open (at shutdown, after the drain loop ended).
+func (s *Sensor) flushGaps() uint64 {
+	lost := s.gaps.flush()
+	s.m.seqLate.Add(float64(s.gaps.late))
+	s.kseq.Store(s.gaps.contiguous())
+	return lost
+}
+
+// kick asks the poller to run soon.
+func (s *Sensor) kick() {
+	select {
+	case s.pollKick <- struct{}{}:
+	default:
+	}
+}
+
+// rateLimit allows one action per interval. Not safe for concurrent use.
+type rateLimit struct {
+	every time.Duration
+	last  time.Time
+}
+
+func newRateLimit(every time.Duration) *rateLimit { return &rateLimit{every: every} }
+
+func (r *rateLimit) allow() bool {
+	now := time.Now()
+	if now.Sub(r.last) < r.every {
+		return false
+	}
+	r.last = now
+	return true
+}

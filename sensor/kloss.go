@@ -1,0 +1,150 @@
+package sensor
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/factstream/factstream/bpf"
+)
+
+// Hooks named in loss events that are not kernel hooks.
+const (
+	HookRingSequence = "ring_sequence" // a hole in the kernel's record sequence no counter explains
+	HookRestart      = "restart"       // records between the last checkpoint and the first record after a restart
+	HookMalformed    = "malformed"     // records read from the ring buffer that did not decode
+	HookUnknownKind  = "unknown_kind"  // records of a kind this sensor does not know
+)
+
+// lossCount is one loss event to publish: n records lost at hook.
+type lossCount struct {
+	hook string
+	n    uint64
+}
+
+// kernelLoss reconciles the two ways the kernel's lost records show: holes in the record sequence
+// (exact in number and position, but without a hook) and the per-hook ringbuffer_full counters (exact
+// per hook, but read by polling). Each lost record is reported once: a hole is attributed to the hooks
+// whose counters rose, and a counter rise whose hole never shows (nothing was read after it) is
+// reported after grace and remembered, so the hole that appears later is not reported again.
+// It is safe for concurrent use.
+type kernelLoss struct {
+	mu        sync.Mutex
+	last      bpf.Counters      // the previous reading
+	full      map[string]uint64 // ringbuffer_full rises not reported yet
+	fullSince time.Time
+	prepaid   uint64 // rises reported before their holes were seen
+	holes     uint64 // records missing from the sequence, not reported yet
+	restart   uint64 // the part of holes found across a restart
+	malformed uint64 // records read but not decoded: they show up as holes too
+	grace     time.Duration
+}
+
+func newKernelLoss(prev bpf.Counters, grace time.Duration) *kernelLoss {
+	return &kernelLoss{last: prev, full: map[string]uint64{}, grace: grace}
+}
+
+// addHoles records n records missing from the sequence; restart says they were found across a restart.
+func (k *kernelLoss) addHoles(n uint64, restart bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.holes += n
+	if restart {
+		k.restart += n
+	}
+}
+
+// addMalformed records a record that was read but did not decode.
+func (k *kernelLoss) addMalformed() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.malformed++
+}
+
+// counters returns the last reading.
+func (k *kernelLoss) counters() bpf.Counters {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return maps.Clone(k.last)
+}
+
+// poll takes a new counter reading (nil when it could not be read) and returns the losses to publish.
+func (k *kernelLoss) poll(c bpf.Counters, now time.Time) []lossCount {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c != nil {
+		k.rises(c, now)
+	}
+	var out []lossCount
+	take := func(pool *uint64, hook string) {
+		if m := min(*pool, k.holes); m > 0 {
+			*pool -= m
+			k.holes -= m
+			k.restart -= min(k.restart, m)
+			if hook != "" {
+				out = append(out, lossCount{hook, m})
+			}
+		}
+	}
+	take(&k.malformed, HookMalformed)
+	take(&k.prepaid, "")
+	for _, h := range slices.Sorted(maps.Keys(k.full)) {
+		n := k.full[h]
+		take(&n, h)
+		k.full[h] = n
+	}
+	if r := min(k.restart, k.holes); r > 0 {
+		out = append(out, lossCount{HookRestart, r})
+		k.holes -= r
+		k.restart = 0
+	}
+	if k.holes > 0 {
+		out = append(out, lossCount{HookRingSequence, k.holes})
+		k.holes = 0
+	}
+	return append(out, k.expire(now)...)
+}
+
+// rises adds the ringbuffer_full rises since the previous reading. A counter below its previous value
+// means the probes were loaded afresh: all of it is new.
+func (k *kernelLoss) rises(c bpf.Counters, now time.Time) {
+	for h, v := range c {
+		prev := k.last[h].RingbufferFull
+		d := v.RingbufferFull - prev
+		if v.RingbufferFull < prev {
+			d = v.RingbufferFull
+		}
+		if d > 0 {
+			if k.pendingFull() == 0 {
+				k.fullSince = now
+			}
+			k.full[h] += d
+		}
+	}
+	k.last = c
+}
+
+func (k *kernelLoss) pendingFull() uint64 {
+	var n uint64
+	for _, v := range k.full {
+		n += v
+	}
+	return n
+}
+
+// expire reports rises whose holes have not shown within grace, and remembers them as prepaid.
+func (k *kernelLoss) expire(now time.Time) []lossCount {
+	if k.pendingFull() == 0 || now.Sub(k.fullSince) < k.grace {
+		return nil
+	}
+	var out []lossCount
+	for _, h := range slices.Sorted(maps.Keys(k.full)) {
+		if n := k.full[h]; n > 0 {
+			out = append(out, lossCount{h, n})
+			k.prepaid += n
+		}
+	}
+	clear(k.full)
+	return out
+}

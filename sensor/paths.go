@@ -1,0 +1,183 @@
+package sensor
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+
+	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/sensor/scan"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// diskPath is where a host path is in the sensor's own mount namespace: under HostRoot.
+func (s *Sensor) diskPath(host string) string {
+	if s.cfg.HostRoot == "/" || s.cfg.HostRoot == "" {
+		return host
+	}
+	return filepath.Join(s.cfg.HostRoot, host)
+}
+
+// kernelPrefix is the path prefix the kernel matches for a host path: the path as the sensor's own
+// mount namespace sees it (the probes match prefixes only for tasks in that namespace).
+func (s *Sensor) kernelPrefix(host string) string { return s.diskPath(host) }
+
+// kindOnDisk says whether a host path is a directory, something else, or missing.
+func (s *Sensor) kindOnDisk(host string) glob.Kind {
+	var st unix.Stat_t
+	if err := unix.Lstat(s.diskPath(host), &st); err != nil {
+		return glob.Missing
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return glob.Dir
+	}
+	return glob.NotDir
+}
+
+// applyPrefixes makes the kernel's path prefixes those set needs (glob.Set.Plan). Callers hold scanMu.
+func (s *Sensor) applyPrefixes(set *glob.Set) {
+	want := set.Plan(s.kindOnDisk)
+	for _, p := range s.prefixes {
+		if !slices.Contains(want, p) {
+			if err := s.kernel.RemovePrefix(s.kernelPrefix(p)); err != nil {
+				s.log.Warn("removing a kernel path prefix", zap.String("prefix", p), zap.Error(err))
+			}
+		}
+	}
+	var have []string
+	for _, p := range want {
+		if err := s.kernel.AddPrefix(s.kernelPrefix(p)); err != nil {
+			s.log.Error("adding a kernel path prefix; events below it are seen only through tracked inodes",
+				zap.String("prefix", p), zap.Error(err))
+			continue
+		}
+		have = append(have, p)
+	}
+	s.prefixes = have
+}
+
+// Reload makes paths the monitored patterns without a restart: the kernel's prefixes are updated, a new
+// scan epoch covering every pattern is published (tracking what the new patterns need), and then
+// inodes only the removed patterns needed are dropped from the tracked set. Unchanged paths do nothing.
+func (s *Sensor) Reload(ctx context.Context, paths []string) error {
+	set, err := glob.NewSet("paths", paths)
+	if err != nil {
+		return fmt.Errorf("reloading paths: %w", err)
+	}
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	old := s.set.Load()
+	if slices.Equal(old.Strings(), set.Strings()) {
+		return nil
+	}
+	s.applyPrefixes(set)
+	s.set.Store(set)
+	if _, err := s.runScan(ctx, set, nil); err != nil {
+		return fmt.Errorf("reloading paths: %w", err)
+	}
+	removed := removedPatterns(old, set)
+	n, err := s.untrack(ctx, removed, set)
+	s.log.Info("paths reloaded", zap.Strings("paths", set.Strings()), zap.Strings("removed", removed),
+		zap.Int("untracked", n), zap.Strings("kernel_prefixes", s.prefixes))
+	return err
+}
+
+// removedPatterns are the patterns of old that new lacks.
+func removedPatterns(old, new *glob.Set) []string {
+	var out []string
+	for _, p := range old.Strings() {
+		if !slices.Contains(new.Strings(), p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// untrack walks everything below the bases of the removed patterns and drops from the tracked set what
+// keep does not track. Inodes the kernel added on its own (directories created later) go too, as long
+// as they still exist.
+func (s *Sensor) untrack(ctx context.Context, removed []string, keep *glob.Set) (int, error) {
+	if len(removed) == 0 {
+		return 0, nil
+	}
+	var all []string
+	for _, p := range removed {
+		pat, err := glob.Compile(p)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, path.Join(pat.Base(), "**"))
+	}
+	everything, err := glob.NewSet("removed", all)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	_, err = scan.Walk(ctx, everything, scan.Options{HostRoot: s.cfg.HostRoot}, func(es []scan.Entry) error {
+		for i := range es {
+			e := &es[i]
+			p := e.Path
+			if !e.Root {
+				p = path.Join(e.Dir, string(e.Name))
+			}
+			if keep.Cursor(p).Tracked() {
+				continue
+			}
+			if err := s.kernel.Untrack(e.Dev, e.Ino); err != nil {
+				s.log.Warn("untracking an inode", zap.String("path", p), zap.Error(err))
+				continue
+			}
+			n++
+		}
+		return nil
+	})
+	s.m.untracked.Add(float64(n))
+	if err != nil {
+		return n, fmt.Errorf("untracking removed paths: %w", err)
+	}
+	return n, nil
+}
+
+// Rescan publishes a new scan epoch of the filesystem holding the host path subtree and re-seeds the
+// kernel's tracked set there; it returns the epoch. An epoch always covers a whole filesystem, because a
+// resolver replaces its view of (host, dev) at scan_end; subtree chooses which filesystem. It fails with
+// ErrNotMonitored for a path no pattern reaches.
+func (s *Sensor) Rescan(ctx context.Context, subtree string) (uint64, error) {
+	if !s.ready.Load() {
+		return 0, ErrNotReady
+	}
+	if !path.IsAbs(subtree) {
+		return 0, fmt.Errorf("rescanning %q: %w: not absolute", subtree, ErrNotMonitored)
+	}
+	subtree = path.Clean(subtree)
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	set := s.set.Load()
+	if !reaches(set, subtree) {
+		return 0, fmt.Errorf("rescanning %q: %w", subtree, ErrNotMonitored)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(s.diskPath(subtree), &st); err != nil {
+		return 0, fmt.Errorf("rescanning %q: %w", subtree, err)
+	}
+	dev := st.Dev
+	res, err := s.runScan(ctx, set, func(d uint64) bool { return d == dev })
+	if err != nil {
+		return 0, err
+	}
+	s.batch.flush()
+	return res.Epoch, nil
+}
+
+// reaches reports whether some pattern of set covers a path at, above or below p.
+func reaches(set *glob.Set, p string) bool {
+	for _, pat := range set.Patterns() {
+		if glob.Under(p, pat.Base()) || glob.Under(pat.Base(), p) {
+			return true
+		}
+	}
+	return false
+}

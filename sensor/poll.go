@@ -1,0 +1,108 @@
+package sensor
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/factstream/factstream/sensor/publish"
+	"go.uber.org/zap"
+)
+
+// kickDelay lets a burst of holes gather before the counters are read to explain them.
+const kickDelay = 100 * time.Millisecond
+
+// pollLoop reads the kernel's counters every pollInterval (sooner when kicked), turns losses into loss
+// events and saves the checkpoint.
+func (s *Sensor) pollLoop(ctx context.Context) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.pollKick:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(kickDelay):
+			}
+		}
+		s.poll(time.Now())
+		s.saveCheckpoint()
+	}
+}
+
+// poll reads the counters and publishes the losses they and the sequence holes show, and those the
+// publisher reported.
+func (s *Sensor) poll(now time.Time) {
+	c, err := s.kernel.Counters()
+	if err != nil {
+		s.m.counterErrors.Inc()
+		s.log.Warn("reading kernel counters", zap.Error(err))
+		c = nil
+	} else {
+		s.m.kernelCounters.update(c)
+	}
+	for _, l := range s.kloss.poll(c, now) {
+		s.log.Warn("kernel records lost", zap.String("hook", l.hook), zap.Uint64("records", l.n))
+		s.batch.broadcastLoss(l.n, l.hook)
+	}
+	s.publishLosses()
+}
+
+// onPublishLoss receives the publisher's loss reports on its goroutine; they are published by the
+// poller, so the publisher never waits for the batcher.
+func (s *Sensor) onPublishLoss(r publish.LossReport) {
+	s.lossMu.Lock()
+	s.pubLosses = append(s.pubLosses, r)
+	s.lossMu.Unlock()
+	s.kick()
+}
+
+// HookSpoolCorrupt names loss events for spool bytes that could not be read back; their count is
+// unknown (0).
+const HookSpoolCorrupt = "spool_corrupt"
+
+// publishLosses turns the publisher's reports into loss events on the subjects that lost batches.
+func (s *Sensor) publishLosses() {
+	s.lossMu.Lock()
+	reports := s.pubLosses
+	s.pubLosses = nil
+	s.lossMu.Unlock()
+	for _, r := range reports {
+		for _, d := range r.Drops {
+			s.log.Error("batches were dropped by the publisher", zap.String("subject", d.Subject), zap.String("reason", string(d.Reason)),
+				zap.Int("batches", d.Batches), zap.Int("events", d.Events), zap.Any("ranges", d.Ranges))
+			if dev, ok := devOfSubject(d.Subject); ok {
+				s.batch.loss(dev, uint64(d.Events), string(d.Reason))
+			} else {
+				s.batch.broadcastLoss(uint64(d.Events), string(d.Reason))
+			}
+		}
+		for _, c := range r.Corruptions {
+			s.log.Error("spool bytes could not be read back", zap.String("file", c.File), zap.Int64("bytes", c.Bytes), zap.String("reason", c.Reason))
+			s.batch.broadcastLoss(0, HookSpoolCorrupt)
+		}
+	}
+}
+
+// devOfSubject reads the dev token of fact.in.<host>.<dev>.
+func devOfSubject(subject string) (uint64, bool) {
+	i := strings.LastIndexByte(subject, '.')
+	if i < 0 {
+		return 0, false
+	}
+	dev, err := strconv.ParseUint(subject[i+1:], 10, 64)
+	return dev, err == nil
+}
+
+// saveCheckpoint records where the sensor stands in the kernel's record stream.
+func (s *Sensor) saveCheckpoint() {
+	cp := checkpoint{BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), KernelSeq: s.kseq.Load(), Counters: s.kloss.counters()}
+	if err := cp.save(s.cfg.StateDir); err != nil {
+		s.log.Warn("saving the kernel checkpoint", zap.Error(err))
+	}
+}

@@ -1,0 +1,318 @@
+package sensor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/sensor/publish"
+	"github.com/factstream/factstream/sensor/seqstore"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Timings of the sensor's background work.
+const (
+	pollInterval   = time.Second            // kernel counters, loss accounting, checkpoint
+	idleTick       = 100 * time.Millisecond // how often an idle drain loop looks up
+	gapGrace       = 250 * time.Millisecond // how long a hole in the kernel sequence may stay open
+	gapWindow      = 4096                   // or how many records may arrive after it
+	fullGrace      = 2 * time.Second        // how long a ring-full rise waits for its hole
+	closeTimeout   = 10 * time.Second       // publishing what is left at shutdown
+	streamRetry    = 5 * time.Second        // retrying FACT_RAW provisioning while NATS is away
+	spoolDirName   = "spool"
+)
+
+// Deps are what a Sensor works with besides its Config.
+type Deps struct {
+	// Probes are the loaded probes (or a synthetic source in tests). Required.
+	Probes Probes
+	// Conn is the NATS connection batches are published on and control requests answered on. It must
+	// come from ConnOptions (publish.ConnOptions). Required unless Publisher is set.
+	Conn *nats.Conn
+	// Publisher replaces the publish.Publisher the sensor would create on Conn (benchmarks, tests).
+	Publisher Publisher
+	// Registry receives the metrics and serves them; nil creates one.
+	Registry *prometheus.Registry
+	// Logger is where the sensor logs; nil discards.
+	Logger *zap.Logger
+	// Clock converts kernel timestamps; zero measures the boot clock.
+	Clock BootClock
+}
+
+// Sensor is a running node agent. Create with New, then Run.
+type Sensor struct {
+	cfg    Config
+	log    *zap.Logger
+	probes Probes
+	kernel Kernel
+	conn   *nats.Conn
+	reg    *prometheus.Registry
+	m      *metrics
+	clock  BootClock
+	seqs   *seqstore.Store
+	pub    Publisher
+	owned  *publish.Publisher // the publisher the sensor created and closes
+	pubCtx context.Context
+	pubEnd context.CancelFunc
+	batch  *batcher
+	kloss  *kernelLoss
+	gaps   *gapTracker // the drain goroutine's, then shutdown's
+	cp     checkpoint
+
+	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
+	set      atomic.Pointer[glob.Set]
+	prefixes []string
+	lastScan atomic.Pointer[ScanResult]
+
+	kseq      atomic.Uint64 // highest kernel sequence handed on or reported lost
+	ready     atomic.Bool
+	started   atomic.Bool
+	running   atomic.Bool
+	pollKick  chan struct{}
+	lossMu    sync.Mutex
+	pubLosses []publish.LossReport
+}
+
+// New checks cfg, opens the state directory's sequence store and checkpoint, and creates the
+// publisher (which recovers its spool). Nothing runs until Run.
+func New(cfg Config, deps Deps) (*Sensor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("checking config: %w", err)
+	}
+	if deps.Probes == nil {
+		return nil, fmt.Errorf("creating sensor: %w", ErrNoProbes)
+	}
+	if deps.Conn == nil && deps.Publisher == nil {
+		return nil, fmt.Errorf("creating sensor: %w", ErrNoNATS)
+	}
+	s := &Sensor{cfg: cfg, log: deps.Logger, probes: deps.Probes, kernel: deps.Probes, conn: deps.Conn, reg: deps.Registry,
+		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1)}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	if err := s.open(); err != nil {
+		s.closeState()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open sets up what New needs, in order; on failure the caller closes what was opened.
+func (s *Sensor) open() error {
+	set, err := glob.NewSet("paths", s.cfg.Paths)
+	if err != nil {
+		return err
+	}
+	s.set.Store(set)
+	if s.clock == (BootClock{}) {
+		if s.clock, err = NewBootClock(); err != nil {
+			return err
+		}
+	}
+	if s.m, err = newMetrics(s.reg); err != nil {
+		return err
+	}
+	s.seqs, err = seqstore.Open(s.cfg.StateDir, s.cfg.BootID, seqstore.Options{OnSync: s.m.markSync.Observe})
+	if err != nil {
+		return err
+	}
+	if s.cp, err = loadCheckpoint(s.cfg.StateDir, s.cfg.BootID); err != nil {
+		s.log.Warn("ignoring the kernel checkpoint", zap.Error(err))
+		s.cp = checkpoint{}
+	}
+	s.kloss = newKernelLoss(s.cp.Counters, fullGrace)
+	s.gaps = newGapTracker(gapWindow, gapGrace)
+	s.pubCtx, s.pubEnd = context.WithCancel(context.Background())
+	if s.pub == nil {
+		if err := s.newPublisher(); err != nil {
+			return err
+		}
+	}
+	s.batch = newBatcher(s.pubCtx, s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.m, s.log)
+	return nil
+}
+
+func (s *Sensor) newPublisher() error {
+	p, err := publish.New(s.pubCtx, publish.Config{
+		Conn:        s.conn,
+		SpoolDir:    filepath.Join(s.cfg.StateDir, spoolDirName),
+		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
+		SpoolBytes:  int64(s.cfg.Spool.MaxBytes),
+		OnLoss:      s.onPublishLoss,
+		Logger:      s.log.Named("publish"),
+		Registerer:  s.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("creating publisher: %w", err)
+	}
+	s.owned, s.pub = p, p
+	return nil
+}
+
+// closeState closes what New opened when it fails.
+func (s *Sensor) closeState() {
+	if s.owned != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		_ = s.owned.Close(ctx)
+		cancel()
+	}
+	if s.pubEnd != nil {
+		s.pubEnd()
+	}
+	if s.seqs != nil {
+		_ = s.seqs.Close()
+	}
+}
+
+// Registry returns the registry the sensor's metrics are on.
+func (s *Sensor) Registry() *prometheus.Registry { return s.reg }
+
+// Run provisions FACT_RAW, starts draining the ring buffer, sets the kernel prefixes, publishes the first
+// scan epoch (then the sensor is ready), answers control requests and polls the kernel's counters, until
+// ctx ends. Then it publishes what is open, closes the publisher (spooling what NATS has not taken) and
+// saves the checkpoint. It returns an error when it cannot start or the ring buffer fails.
+func (s *Sensor) Run(ctx context.Context) (err error) {
+	if !s.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	s.running.Store(true)
+	defer s.running.Store(false)
+	if err := s.provision(ctx); err != nil {
+		s.closeState()
+		return err
+	}
+	var stop atomic.Bool
+	drained := make(chan error, 1)
+	go func() { drained <- s.drain(&stop) }()
+	var wg sync.WaitGroup
+	pollCtx, pollStop := context.WithCancel(context.Background())
+	wg.Go(func() { s.pollLoop(pollCtx) })
+	unsub := s.control()
+	defer func() {
+		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))
+	}()
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-drained:
+		drained <- err // shutdown reads it again
+		if err != nil {
+			return fmt.Errorf("draining the ring buffer: %w", err)
+		}
+		return nil
+	}
+}
+
+// start applies the kernel prefixes and runs the first scan.
+func (s *Sensor) start(ctx context.Context) error {
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	set := s.set.Load()
+	s.applyPrefixes(set)
+	if _, err := s.runScan(ctx, set, nil); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	s.batch.flush()
+	s.ready.Store(true)
+	s.log.Info("sensor ready", zap.String("probes", string(s.kernel.Set())), zap.Strings("paths", set.Strings()),
+		zap.Strings("kernel_prefixes", s.prefixes))
+	return nil
+}
+
+// shutdown stops the work in order: control, the drain loop, the last counter poll and checkpoint, the
+// open batches, the publisher, the sequence store.
+func (s *Sensor) shutdown(stop *atomic.Bool, drained chan error, unsub func(), pollStop context.CancelFunc, wg *sync.WaitGroup) error {
+	s.ready.Store(false)
+	unsub()
+	stop.Store(true)
+	drainErr := <-drained
+	pollStop()
+	wg.Wait()
+	if lost := s.flushGaps(); lost > 0 {
+		s.kloss.addHoles(lost, false)
+	}
+	s.poll(time.Now())
+	s.batch.stop()
+	s.batch.flush()
+	s.saveCheckpoint()
+	var errs []error
+	if s.owned != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		errs = append(errs, s.owned.Close(ctx))
+		cancel()
+	}
+	s.pubEnd()
+	errs = append(errs, s.seqs.Close())
+	if drainErr != nil {
+		s.log.Error("ring buffer reader stopped", zap.Error(drainErr))
+	}
+	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.kseq.Load()))
+	return errors.Join(errs...)
+}
+
+// provision creates or checks FACT_RAW. An incompatible stream stops the sensor; an unreachable NATS
+// does not (the publisher spools) and provisioning is retried in the background.
+func (s *Sensor) provision(ctx context.Context) error {
+	if s.conn == nil {
+		return nil
+	}
+	err := s.ensureStream(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, publish.ErrIncompatibleStream), errors.Is(err, publish.ErrInvalidConfig):
+		return err
+	}
+	s.log.Warn("cannot provision FACT_RAW yet; spooling and retrying", zap.Error(err), zap.Duration("every", streamRetry))
+	go s.retryProvision(ctx)
+	return nil
+}
+
+func (s *Sensor) ensureStream(ctx context.Context) error {
+	js, err := jetstreamFor(s.conn)
+	if err != nil {
+		return err
+	}
+	c := s.cfg.NATS.Stream
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return publish.EnsureRawStream(cctx, js, publish.RawStreamConfig{Partitions: c.Partitions, MaxAge: c.MaxAge,
+		MaxBytes: int64(c.MaxBytes), Duplicates: c.Duplicates, Replicas: c.Replicas})
+}
+
+func (s *Sensor) retryProvision(ctx context.Context) {
+	t := time.NewTicker(streamRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.ensureStream(ctx)
+		if err == nil {
+			s.log.Info("FACT_RAW provisioned")
+			return
+		}
+		if errors.Is(err, publish.ErrIncompatibleStream) {
+			s.log.Error("FACT_RAW exists with an incompatible config; batches stay in the spool until it is fixed", zap.Error(err))
+			return
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package sensor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/factstream/factstream/schemas"
+)
+
+func statIno(t *testing.T, p string) (dev, ino uint64) {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return st.Dev, st.Ino
+}
+
+// TestScanEpochAndEvents checks the first scan epoch (begin, entries, end, tracked inodes, readiness)
+// and that kernel records come out as raw events after it.
+func TestScanEpochAndEvents(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"app/conf.d", "app/data"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "app/a.conf"), "x")
+	writeFile(t, filepath.Join(root, "app/data/b"), "x")
+	pub := &capture{}
+	r := startSensor(t, testConfig(t, root+"/app/*.conf", root+"/app/data/**"), Deps{Publisher: pub})
+
+	dev, appIno := statIno(t, root+"/app")
+	_, confIno := statIno(t, root+"/app/a.conf")
+	_, subIno := statIno(t, root+"/app/conf.d")
+	for _, ino := range []uint64{appIno, confIno} {
+		if !r.probes.isTracked(dev, ino) {
+			t.Errorf("inode %d not tracked", ino)
+		}
+	}
+	if r.probes.isTracked(dev, subIno) {
+		t.Errorf("app/conf.d is tracked, but no pattern reaches inside it")
+	}
+	r.probes.events <- openEvent(1, dev, confIno)
+	r.probes.events <- openEvent(2, dev, confIno)
+	waitFor(t, 5*time.Second, "two kernel events", func() bool { return countKind(pub, schemas.KindOpen) == 2 })
+	r.stop(t)
+
+	evs := pub.events(t)
+	var kinds []string
+	var epoch uint64
+	for _, ev := range evs {
+		kinds = append(kinds, ev.Kind.String())
+		if ev.Kind == schemas.KindScanBegin {
+			epoch = ev.ScanEpoch
+			if string(ev.Path) != root+"/app" || ev.Ino != appIno {
+				t.Errorf("scan_begin names %q ino %d", ev.Path, ev.Ino)
+			}
+		}
+		if ev.Kind.File() && ev.Seq == 0 {
+			t.Errorf("event without a sequence")
+		}
+	}
+	want := "scan_begin scan_entry scan_entry scan_entry scan_entry scan_end open open"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("events:\n%s\nwant\n%s", got, want)
+	}
+	if epoch == 0 {
+		t.Error("no epoch")
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Errorf("sequence not contiguous at %d: %d after %d", i, evs[i].Seq, evs[i-1].Seq)
+		}
+	}
+}
+
+func countKind(c *capture, k schemas.Kind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	var b schemas.Batch
+	for _, m := range c.msgs {
+		if schemas.DecodeBatch(m.Data, &b) == nil {
+			for _, ev := range b.Events {
+				if ev.Kind == k {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func lossEvents(t *testing.T, c *capture) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, ev := range c.events(t) {
+		if ev.Kind == schemas.KindLoss && ev.Dev == 0 {
+			out[ev.Hook] += ev.Lost
+		}
+	}
+	return out
+}
+
+// TestKernelSequenceGaps checks that holes in the kernel's sequence become loss events, attributed to
+// the hooks whose ringbuffer_full counters rose, each lost record once; and that records arriving
+// slightly out of order are not loss.
+func TestKernelSequenceGaps(t *testing.T) {
+	root := t.TempDir()
+	pub := &capture{}
+	r := startSensor(t, testConfig(t, root+"/**"), Deps{Publisher: pub})
+	dev, ino := statIno(t, root)
+	// 3 and 2 swapped: not a loss. 5..7 lost because the ring was full at file_open (2) and
+	// path_mkdir (1). 11 lost with no counter: ring_sequence.
+	r.probes.addRingFull("file_open", 2)
+	r.probes.addRingFull("path_mkdir", 1)
+	for _, seq := range []uint64{1, 3, 2, 4, 8, 9, 10, 12} {
+		r.probes.events <- openEvent(seq, dev, ino)
+	}
+	waitFor(t, 5*time.Second, "loss events", func() bool {
+		l := lossEvents(t, pub)
+		return l["file_open"]+l["path_mkdir"]+l[HookRingSequence] == 4
+	})
+	// A ring-full rise whose hole never shows (nothing read after it) is reported after a grace
+	// period, and not again when the hole shows.
+	r.probes.addRingFull("file_open", 1)
+	waitFor(t, 10*time.Second, "the late ring-full loss", func() bool { return lossEvents(t, pub)["file_open"] == 3 })
+	r.probes.events <- openEvent(14, dev, ino)
+	time.Sleep(1500 * time.Millisecond)
+	r.stop(t)
+	got := lossEvents(t, pub)
+	want := map[string]uint64{"file_open": 3, "path_mkdir": 1, HookRingSequence: 1}
+	for h, n := range want {
+		if got[h] != n {
+			t.Errorf("lost at %s: %d, want %d (all: %v)", h, got[h], n, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("loss hooks %v, want %v", got, want)
+	}
+	// Every loss goes to every filesystem seen, and to dev 0.
+	var onDev int
+	for _, ev := range pub.events(t) {
+		if ev.Kind == schemas.KindLoss && ev.Dev == dev && ev.Hook == "path_mkdir" {
+			onDev++
+		}
+	}
+	if onDev != 1 {
+		t.Errorf("path_mkdir loss on dev %d: %d events, want 1", dev, onDev)
+	}
+}
+
+func TestGapTracker(t *testing.T) {
+	now := time.Unix(0, 0)
+	clock := func() time.Time { return now }
+	g := newGapTracker(4, 100*time.Millisecond)
+	var lost uint64
+	for _, s := range []uint64{10, 12, 11, 13} {
+		lost += g.observe(s, clock)
+	}
+	if lost != 0 || g.contiguous() != 13 {
+		t.Fatalf("reordered records: lost %d, contiguous %d", lost, g.contiguous())
+	}
+	for _, s := range []uint64{16, 17} { // 14, 15 missing
+		lost += g.observe(s, clock)
+	}
+	if lost != 0 {
+		t.Fatalf("a hole counted before its grace: %d", lost)
+	}
+	now = now.Add(200 * time.Millisecond)
+	if lost = g.idle(now); lost != 2 || g.contiguous() != 17 {
+		t.Fatalf("after the grace: lost %d contiguous %d, want 2 and 17", lost, g.contiguous())
+	}
+	g.observe(15, clock)
+	if g.late != 1 {
+		t.Errorf("a record after its write-off is not counted late")
+	}
+	lost = 0
+	for _, s := range []uint64{19, 20, 21, 22, 23} { // 18 missing; the window (4) overflows
+		lost += g.observe(s, clock)
+	}
+	if lost != 1 {
+		t.Errorf("window overflow: lost %d, want 1", lost)
+	}
+}
+
+func TestHandlerHealth(t *testing.T) {
+	pub := &capture{}
+	r := startSensor(t, testConfig(t, t.TempDir()+"/**"), Deps{Publisher: pub})
+	srv := httptest.NewServer(r.s.Handler())
+	defer srv.Close()
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ok", "/metrics": "factstream_sensor_scans_total 1"} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %q, want %q", path, resp.StatusCode, b, want)
+		}
+	}
+	r.probes.addRingFull("file_open", 0)
+	r.s.poll(time.Now())
+	resp, _ := srv.Client().Get(srv.URL + "/metrics")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `factstream_kernel_file_open_events_total{label="ringbuffer_full"} 0`) {
+		t.Errorf("kernel counters missing from /metrics:\n%s", b)
+	}
+	r.stop(t)
+	resp, _ = srv.Client().Get(srv.URL + "/readyz")
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("/readyz after stop: %d", resp.StatusCode)
+	}
+}
+
+// TestReload adds and removes patterns at run time: new roots are scanned and tracked, inodes only
+// the removed pattern needed are untracked, prefixes follow.
+func TestReload(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a/x", "b/y"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "a/x/f"), "")
+	writeFile(t, filepath.Join(root, "b/y/g"), "")
+	pub := &capture{}
+	r := startSensor(t, testConfig(t, root+"/a/**", root+"/missing/**"), Deps{Publisher: pub})
+	dev, af := statIno(t, root+"/a/x/f")
+	_, bg := statIno(t, root+"/b/y/g")
+	if !r.probes.isTracked(dev, af) || r.probes.isTracked(dev, bg) || !r.probes.prefixes[root+"/missing"] {
+		t.Fatalf("before reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixes)
+	}
+	if err := r.s.Reload(context.Background(), []string{root + "/b/**"}); err != nil {
+		t.Fatal(err)
+	}
+	if r.probes.isTracked(dev, af) || !r.probes.isTracked(dev, bg) || len(r.probes.prefixes) != 0 {
+		t.Errorf("after reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixes)
+	}
+	if st := r.s.Status(); len(st.Paths) != 1 || st.LastScan == nil || st.LastScan.Entries != 3 {
+		t.Errorf("status after reload: %+v", st)
+	}
+	if err := r.s.Reload(context.Background(), []string{"relative"}); err == nil || !strings.Contains(err.Error(), "paths[0]") {
+		t.Errorf("a bad reload: %v", err)
+	}
+}
+
+func TestRescanRefusesUnmonitored(t *testing.T) {
+	root := t.TempDir()
+	r := startSensor(t, testConfig(t, root+"/**"), Deps{Publisher: &capture{}})
+	if _, err := r.s.Rescan(context.Background(), "/proc"); !errors.Is(err, ErrNotMonitored) {
+		t.Errorf("rescan of /proc: %v", err)
+	}
+	epoch, err := r.s.Rescan(context.Background(), root)
+	if err != nil || epoch < 2 {
+		t.Errorf("rescan of the root: epoch %d, %v", epoch, err)
+	}
+}
