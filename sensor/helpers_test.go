@@ -212,4 +212,3 @@ func (c *capture) events(t *testing.T) []schemas.RawEvent {
 	}
 	return out
 }
-

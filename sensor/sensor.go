@@ -19,14 +19,14 @@ import (
 
 // Timings of the sensor's background work.
 const (
-	pollInterval   = time.Second            // kernel counters, loss accounting, checkpoint
-	idleTick       = 100 * time.Millisecond // how often an idle drain loop looks up
-	gapGrace       = 250 * time.Millisecond // how long a hole in the kernel sequence may stay open
-	gapWindow      = 4096                   // or how many records may arrive after it
-	fullGrace      = 2 * time.Second        // how long a ring-full rise waits for its hole
-	closeTimeout   = 10 * time.Second       // publishing what is left at shutdown
-	streamRetry    = 5 * time.Second        // retrying FACT_RAW provisioning while NATS is away
-	spoolDirName   = "spool"
+	pollInterval = time.Second            // kernel counters, loss accounting, checkpoint
+	idleTick     = 100 * time.Millisecond // how often an idle drain loop looks up
+	gapGrace     = 250 * time.Millisecond // how long a hole in the kernel sequence may stay open
+	gapWindow    = 4096                   // or how many records may arrive after it
+	fullGrace    = 2 * time.Second        // how long a ring-full rise waits for its hole
+	closeTimeout = 10 * time.Second       // publishing what is left at shutdown
+	streamRetry  = 5 * time.Second        // retrying FACT_RAW provisioning while NATS is away
+	spoolDirName = "spool"
 )
 
 // Deps are what a Sensor works with besides its Config.
