@@ -73,8 +73,9 @@ func (o *Options) setDefaults() error {
 type Probes struct {
 	set    ProbeSet
 	why    string
-	coll   *ebpf.Collection
-	links  []link.Link
+	coll     *ebpf.Collection
+	links    []link.Link
+	attachTo map[string]string // program name → attach point, for the programs that are attached
 	reader *ringbuf.Reader
 
 	mu       sync.Mutex // guards prefixes and the prefix_count variable
@@ -223,21 +224,39 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	if err := fillSyscallTables(coll); err != nil {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
-	for name, prog := range coll.Programs {
-		if spec.Programs[name].AttachTo == "" {
-			continue // a system-call handler, reached by tail call
+	p.attachTo = map[string]string{}
+	for name := range coll.Programs {
+		if to := spec.Programs[name].AttachTo; to != "" || spec.Programs[name].Type != ebpf.RawTracepoint {
+			p.attachTo[name] = to // system-call handlers have none: they are reached by tail call
 		}
-		l, err := attach(prog, spec.Programs[name].AttachTo)
-		if err != nil {
-			return fmt.Errorf("load %s probes: attach %s: %w", p.set, name, err)
-		}
-		p.links = append(p.links, l)
+	}
+	if err := p.attachAll(); err != nil {
+		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.reader, err = ringbuf.NewReader(coll.Maps["events"])
 	if err != nil {
 		return fmt.Errorf("load %s probes: open ring buffer: %w", p.set, err)
 	}
 	return nil
+}
+
+// attachAll attaches every program that has an attach point.
+func (p *Probes) attachAll() error {
+	for name, to := range p.attachTo {
+		l, err := attach(p.coll.Programs[name], to)
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return nil
+}
+
+// detachAll detaches every program, keeping them loaded (for measuring what attaching costs).
+func (p *Probes) detachAll() error {
+	err := closeLinks(p.links)
+	p.links = nil
+	return err
 }
 
 // closeLinks detaches links concurrently: each tracepoint link waits for an RCU grace period on its own, so
