@@ -1,0 +1,81 @@
+package schemas
+
+// ActivityVersion is the version of the enriched batch encoding this package writes and the only one it
+// reads. It is independent of the raw Version.
+const ActivityVersion = 1
+
+// TypeGap is the FILE_ACTIVITY type of a gap event: the resolver's view of a filesystem may miss changes
+// (a loss event, a hole in the sensor's sequence, a dead-lettered message, a stream that no longer holds
+// what the resolver needed) until the sensor's next scan of it.
+const TypeGap = "gap"
+
+// Activity is one enriched FILE_ACTIVITY event, what users read. Type is the name of a file Kind
+// (creation, open, unlink, rename, permission, ownership, mkdir, rmdir, symlink, link, xattr_set,
+// xattr_remove, acl_set, mount, umount) or TypeGap.
+//
+// Paths and names are bytes, never text: whatever the kernel reported survives unchanged in the msgpack
+// form. Which of the optional fields a type carries is fixed by the type (see README.md); the others are
+// zero.
+type Activity struct {
+	Time int64  // the raw event's time, unix ns
+	Host string // the node's name
+	Type string
+
+	Path        []byte // as the acting process named it (a container's view inside a container)
+	HostPath    []byte // the monitored host path, empty when the file is not tracked
+	OldPath     []byte // rename: the source as the process named it
+	OldHostPath []byte // rename: the source's host path, empty when it was outside the tree
+
+	Mode    uint32 // st_mode with the file type: creation, mkdir, symlink, unlink, rename, link, permission
+	OldMode uint32 // permission
+	UID     uint32 // the file's owner: creation, mkdir, symlink, ownership
+	GID     uint32
+	OldUID  uint32 // ownership
+	OldGID  uint32
+
+	Target []byte // symlink: its target; link: the existing path it links to
+	Xattr  []byte // xattr_set, xattr_remove: the attribute's name
+	ACL    []byte // acl_set: the ACL's name
+	FSType []byte // mount, umount: the filesystem type
+
+	Dev, Ino  uint64    // the file: st_dev (kernel encoding) and inode; for gap, Dev is the filesystem
+	Monitored Monitored // why the kernel reported it
+	Probe     Probe     // which probe set saw it
+
+	Process ActivityProcess // the acting process; zero for gap
+
+	Reason string // gap: why the index is uncertain
+	Lost   uint64 // gap: how many records were lost, when known
+}
+
+// ActivityProcess is the acting process of an Activity: what the raw event says (pid, comm, ids) joined
+// with what the resolver's process table knows (exe, args, container, lineage).
+type ActivityProcess struct {
+	Pid         uint32 // the process id (thread group id)
+	Comm        []byte
+	Exe         []byte
+	Args        [][]byte
+	UID         uint32 // effective uid
+	GID         uint32 // effective gid
+	LoginUID    uint32 // 4294967295 when unset
+	ContainerID string // 64 hex digits, empty outside a container
+	Lineage     []Ancestor
+}
+
+// Ancestor is one process of a lineage: the parent first, then its parent, and so on.
+type Ancestor struct {
+	Pid  uint32
+	Comm []byte
+	Exe  []byte
+}
+
+// ActivityBatch is what a resolver publishes in one message on ActivitySubject(Host, Type): events of one
+// host and one type. After DecodeActivityBatch the byte slices of Events point into memory owned by the
+// batch, valid until the next decode into it.
+type ActivityBatch struct {
+	Host   string
+	Type   string
+	Events []Activity
+
+	arena []byte
+}

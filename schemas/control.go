@@ -1,0 +1,45 @@
+package schemas
+
+import "strconv"
+
+// Subjects and messages of the resolver besides FILE_ACTIVITY itself. They live in stream ActivityStream
+// (checkpoints, dead letters) or are plain NATS messages (rescan requests); a consumer of FILE_ACTIVITY
+// filters on ActivityPrefix + ".>" and never sees them.
+const (
+	// CheckpointPrefix is where a resolver records, per partition, how far into FACT_RAW its published
+	// output goes: fact.ckpt.<partition>.
+	CheckpointPrefix = "fact.ckpt"
+	// DeadLetterPrefix is where messages a resolver could not read go: fact.dlq.raw for raw batches.
+	DeadLetterPrefix = "fact.dlq"
+	// DeadLetterRawSubject holds raw messages that failed to decode, with the reason in a header.
+	DeadLetterRawSubject = DeadLetterPrefix + ".raw"
+
+	// VerbRescan is the control verb asking a sensor to rescan (ControlSubject(host, VerbRescan)).
+	VerbRescan = "rescan"
+)
+
+// Headers of a dead-lettered raw message. The payload is the original message, byte for byte.
+const (
+	HeaderDLQReason    = "Fact-Dlq-Reason"    // why it could not be read, e.g. the decode error
+	HeaderDLQSubject   = "Fact-Dlq-Subject"   // the FACT_RAW subject it was stored on
+	HeaderDLQSequence  = "Fact-Dlq-Sequence"  // its FACT_RAW stream sequence
+	HeaderDLQPartition = "Fact-Dlq-Partition" // the resolver partition that read it
+)
+
+// CheckpointSubject is the subject of the checkpoints of one partition.
+func CheckpointSubject(partition int) string {
+	return CheckpointPrefix + "." + strconv.Itoa(partition)
+}
+
+// RescanRequest asks the sensor of Host to rescan a filesystem (Dev, 0 for every monitored one) because a
+// resolver's view of it became uncertain. It travels as JSON on ControlSubject(Host, VerbRescan); a sensor
+// may receive the same request more than once and should coalesce them.
+type RescanRequest struct {
+	Host   string `json:"host"`
+	Dev    uint64 `json:"dev"`
+	Reason string `json:"reason"`
+	// RawSeq is the FACT_RAW stream sequence where the resolver noticed, for the operator.
+	RawSeq uint64 `json:"raw_seq,omitempty"`
+	// Partition is the resolver partition that asks.
+	Partition int `json:"partition"`
+}
