@@ -168,7 +168,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	c.validateIdentity(bad)
-	if _, err := glob.NewSet("paths", c.Paths); err != nil {
+	if len(c.Paths) == 0 {
+		bad("paths", "empty: name at least one monitored path")
+	} else if _, err := glob.NewSet("paths", c.Paths); err != nil {
 		errs = append(errs, err)
 	}
 	if !filepath.IsAbs(c.StateDir) {

@@ -261,13 +261,10 @@ func Load(src Sources) (Config, error) {
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
 	if err := cfg.Resolve(); err != nil {
-		return cfg, err
+		errs = append(errs, err)
 	}
-	return cfg, cfg.Validate()
+	return cfg, errors.Join(append(errs, cfg.Validate())...)
 }
 
 func envMap(environ []string) map[string]string {

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/factstream/factstream/sensor"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+)
+
+// newLogger builds the process's logger: JSON, or console when the format says so or is auto and
+// stderr is a terminal.
+func newLogger(c sensor.LogConfig) (*zap.Logger, error) {
+	var level zapcore.Level
+	if err := level.Set(c.Level); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	console := c.Format == "console" || (c.Format == "auto" && isTerminal(os.Stderr))
+	var cfg zap.Config
+	if console {
+		cfg = zap.NewDevelopmentConfig()
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+	} else {
+		cfg = zap.NewProductionConfig()
+		cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	}
+	cfg.Level = zap.NewAtomicLevelAt(level)
+	cfg.DisableStacktrace = true
+	l, err := cfg.Build()
+	if err != nil {
+		return nil, fmt.Errorf("building logger: %w", err)
+	}
+	return l, nil
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/sensor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// newSensorCmd is `factstream sensor`: load the probes, connect to NATS, run the sensor.
+func newSensorCmd() *cobra.Command {
+	var (
+		flags     *sensor.Flags
+		readyFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "sensor",
+		Short: "Run the node agent: probes, scan, raw events into FACT_RAW",
+		Long: `Run the node agent. It loads the eBPF probes, scans the monitored paths, and publishes raw
+events to the FACT_RAW stream on an embedded NATS server (the default) or an external one.
+
+Configuration comes from defaults, a YAML file (--config), FACTSTREAM_* variables and flags, each
+overriding the one before. SIGHUP re-reads the configuration and applies changed paths.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSensor(cmd.Context(), flags, readyFile)
+		},
+	}
+	flags = sensor.BindFlags(cmd.Flags())
+	cmd.Flags().StringVar(&readyFile, "ready-file", "", "file to create once the probes are attached and the first scan is published")
+	return cmd
+}
+
+func loadConfig(flags *sensor.Flags) (sensor.Config, error) {
+	cfg, err := sensor.Load(sensor.Sources{Env: os.Environ(), Flags: flags})
+	if err != nil {
+		return cfg, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func runSensor(ctx context.Context, flags *sensor.Flags, readyFile string) error {
+	cfg, err := loadConfig(flags)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	probes, err := loadProbes(cfg.Probes, log)
+	if err != nil {
+		return err
+	}
+	defer probes.Close()
+	link, err := connectNATS(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer link.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s, err := sensor.New(cfg, sensor.Deps{Probes: probes, Conn: link.conn, Registry: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	stopHTTP, err := serveHTTP(cfg.Metrics.Listen, s.Handler(), log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	go reloadOnHUP(ctx, s, flags, cfg, log)
+	if readyFile != "" {
+		go signalReady(ctx, s, readyFile, log)
+	}
+	return s.Run(ctx)
+}
+
+// loadProbes loads the configured probe set, matching path prefixes only for tasks in the sensor's
+// own mount namespace.
+func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
+	mntns, err := ownMountNS()
+	if err != nil {
+		return nil, err
+	}
+	if c.PinPath != "" {
+		log.Warn("probes.pin_path is not supported by this build's probes yet; the kernel stops recording while the sensor is down",
+			zap.String("pin_path", c.PinPath))
+	}
+	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns})
+	if errors.Is(err, bpf.ErrUnavailable) {
+		return nil, fmt.Errorf("loading the %s probes: %w (probes.set chooses another set)", c.Set, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the %s probes: %w", c.Set, err)
+	}
+	log.Info("probes attached", zap.String("set", string(p.Set())), zap.String("why", p.Why()))
+	return p, nil
+}
+
+func ownMountNS() (uint32, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
+		return 0, fmt.Errorf("reading the mount namespace: %w", err)
+	}
+	return uint32(st.Ino), nil
+}
+
+// serveHTTP serves h on addr (nothing when addr is empty) and returns a function that stops it.
+func serveHTTP(addr string, h http.Handler, log *zap.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", zap.Error(err))
+		}
+	}()
+	log.Info("serving /metrics, /healthz and /readyz", zap.String("addr", l.Addr().String()))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// reloadOnHUP re-reads the configuration on SIGHUP and applies changed paths; other changes need a
+// restart and are only logged.
+func reloadOnHUP(ctx context.Context, s *sensor.Sensor, flags *sensor.Flags, running sensor.Config, log *zap.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := loadConfig(flags)
+		if err != nil {
+			log.Error("SIGHUP: configuration rejected; keeping the running one", zap.Error(err))
+			continue
+		}
+		if err := s.Reload(ctx, cfg.Paths); err != nil {
+			log.Error("SIGHUP: reloading paths", zap.Error(err))
+			continue
+		}
+		paths := cfg.Paths
+		cfg.Paths = running.Paths
+		if !configEqual(cfg, running) {
+			log.Warn("SIGHUP: only paths are applied at run time; restart the sensor for the other changes")
+		}
+		running.Paths = paths
+	}
+}
+
+func configEqual(a, b sensor.Config) bool {
+	return slices.Equal(a.Paths, b.Paths) && fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+}
+
+// signalReady creates path once the sensor is ready.
+func signalReady(ctx context.Context, s *sensor.Sensor, path string, log *zap.Logger) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !s.Ready() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	if err := os.WriteFile(path, []byte("ready\n"), 0o644); err != nil {
+		log.Error("writing the ready file", zap.String("path", path), zap.Error(err))
+	}
+}
