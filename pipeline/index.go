@@ -55,6 +55,10 @@ func (x *Index) Scanning() bool { return x.next != nil }
 // changes until the next one.
 func (x *Index) Uncertain() bool { return x.uncertain }
 
+// MarkUncertain records that the index may miss changes (a hole in the sensor's sequence, a message
+// that could not be read) until the next completed scan epoch, as a loss event does.
+func (x *Index) MarkUncertain() { x.uncertain = true }
+
 // Apply applies one event of this index's filesystem and returns the host paths it concerns. The paths
 // alias memory of the index, valid until the next call of Apply. Events of other kinds than file and scan
 // kinds change nothing; unknown inodes are not an error, they have empty paths.

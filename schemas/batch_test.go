@@ -397,3 +397,15 @@ func setField(t *rapid.T, ev *RawEvent, f field, batchDev uint64) {
 		t.Fatalf("no generator for %s", f)
 	}
 }
+
+func TestDecodeBatchHeader(t *testing.T) {
+	data, _ := EncodeBatch(nil, goldenBatch())
+	h, err := DecodeBatchHeader(data)
+	want := BatchHeader{Host: "node-1", BootID: "5d3c1f0e-8a5b-4c52-9d3e-1b2a3c4d5e6f", BatchSeq: 42, Dev: dev, Events: 8}
+	if err != nil || h != want {
+		t.Fatalf("got %+v, %v", h, err)
+	}
+	if _, err := DecodeBatchHeader(data[:10]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("truncated: %v", err)
+	}
+}

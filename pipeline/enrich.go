@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"github.com/factstream/factstream/schemas"
+)
+
+// Enrich turns one raw file event of host (sensor boot boot), with the Change the host's Index returned
+// for it, into the FILE_ACTIVITY events BEHAVIOUR.md specifies, and calls emit with each one that
+// patterns let through. procs may be nil (no process details). The Activity passed to emit is reused
+// and aliases ev, c and procs: encode or copy it before returning.
+//
+//   - path is the path as the process named it: the event's own Path when the kernel matched it by path
+//     or reported the process's view (a container), otherwise the index's host path;
+//   - host_path is the index's host path when the file is tracked, empty otherwise;
+//   - a rename carries the source in old (host path from the index, empty when the source was outside
+//     the tree); RENAME_EXCHANGE gives two renames, one per inode;
+//   - link carries the existing name's path as target, symlink its target;
+//   - events whose paths are all outside host's patterns are dropped; an event without any path (an
+//     inode the index lost) is kept, as nothing says it is outside.
+func Enrich(host, boot string, ev *schemas.RawEvent, c Change, procs *ProcTable, patterns *Patterns, emit func(*schemas.Activity)) {
+	if !ev.Kind.File() {
+		return
+	}
+	var a schemas.Activity
+	fillFile(&a, host, ev, c)
+	if procs != nil {
+		procs.Fill(boot, &ev.Proc, ev.Seq, &a.Process)
+	} else {
+		a.Process = schemas.ActivityProcess{Pid: ev.Proc.Tgid, Comm: ev.Proc.Comm, UID: ev.Proc.UID,
+			GID: ev.Proc.GID, LoginUID: ev.Proc.LoginUID}
+	}
+	if inScope(host, &a, patterns) {
+		emit(&a)
+	}
+	if ev.Kind == schemas.KindRename && ev.Flags&schemas.FlagRenameExchange != 0 && ev.TargetIno != 0 {
+		// The target took the source's old name: its new path is the source's old one and vice versa.
+		a.Ino, a.Mode = ev.TargetIno, 0
+		a.Path, a.HostPath, a.OldPath, a.OldHostPath = c.OldPath, c.OldPath, pathOr(ev.Path, c.Path), c.Path
+		if inScope(host, &a, patterns) {
+			emit(&a)
+		}
+	}
+}
+
+func pathOr(p, fallback []byte) []byte {
+	if len(p) > 0 {
+		return p
+	}
+	return fallback
+}
+
+// fillFile sets the fields that come from the raw event and the index.
+func fillFile(a *schemas.Activity, host string, ev *schemas.RawEvent, c Change) {
+	*a = schemas.Activity{Time: ev.Time, Host: host, Type: ev.Kind.String(), Path: pathOr(ev.Path, c.Path),
+		HostPath: c.Path, Dev: ev.Dev, Ino: ev.Ino, Monitored: ev.Monitored, Probe: ev.Probe}
+	switch ev.Kind {
+	case schemas.KindRename:
+		a.OldPath, a.OldHostPath, a.Mode = c.OldPath, c.OldPath, ev.Mode
+	case schemas.KindCreation, schemas.KindMkdir:
+		a.Mode, a.UID, a.GID = ev.Mode, ev.UID, ev.GID
+	case schemas.KindSymlink:
+		a.Mode, a.UID, a.GID, a.Target = ev.Mode, ev.UID, ev.GID, ev.Aux
+	case schemas.KindLink:
+		a.Mode, a.Target = ev.Mode, c.OldPath
+	case schemas.KindUnlink:
+		a.Mode = ev.Mode
+	case schemas.KindPermission:
+		a.Mode, a.OldMode = ev.Mode, ev.OldMode
+	case schemas.KindOwnership:
+		a.UID, a.GID, a.OldUID, a.OldGID = ev.UID, ev.GID, ev.OldUID, ev.OldGID
+	case schemas.KindXattrSet, schemas.KindXattrRemove:
+		a.Xattr = ev.Aux
+	case schemas.KindACLSet:
+		a.ACL = ev.Aux
+	case schemas.KindMount, schemas.KindUmount:
+		a.FSType = ev.Aux
+	}
+}
+
+// inScope reports whether one of the event's paths is in host's patterns: each side's host path, or its
+// path when it has none. An event with no path at all is in scope.
+func inScope(host string, a *schemas.Activity, patterns *Patterns) bool {
+	if len(patterns.forHost(host)) == 0 {
+		return true
+	}
+	sides := [2][]byte{pathOr(a.HostPath, a.Path), pathOr(a.OldHostPath, a.OldPath)}
+	if len(sides[0]) == 0 && len(sides[1]) == 0 {
+		return true
+	}
+	for _, p := range sides {
+		if len(p) > 0 && patterns.Match(host, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// GapActivity is the FILE_ACTIVITY event saying that host's filesystem dev may be missing changes.
+func GapActivity(host string, dev uint64, time int64, reason string, lost uint64) schemas.Activity {
+	return schemas.Activity{Time: time, Host: host, Type: schemas.TypeGap, Dev: dev, Reason: reason, Lost: lost}
+}
