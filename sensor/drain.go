@@ -62,6 +62,9 @@ func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
 		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind)
 		return nil
 	}
+	if raw.Kind == schemas.KindMkdir && raw.Monitored == schemas.MonitoredByPath {
+		s.checkAppeared(raw.Path)
+	}
 	return s.batch.add(raw, fromKernel)
 }
 

@@ -90,6 +90,17 @@ func (f *fakeProbes) AddPrefix(p string) error {
 	return nil
 }
 
+// prefixList returns the prefixes, for checks.
+func (f *fakeProbes) prefixList() map[string]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for k, v := range f.prefixes {
+		out[k] = v
+	}
+	return out
+}
+
 func (f *fakeProbes) RemovePrefix(p string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -146,11 +157,10 @@ type running struct {
 
 func startSensor(t testing.TB, cfg Config, deps Deps) *running {
 	t.Helper()
-	probes, _ := deps.Probes.(*fakeProbes)
-	if probes == nil {
-		probes = newFakeProbes()
-		deps.Probes = probes
+	if deps.Probes == nil {
+		deps.Probes = newFakeProbes()
 	}
+	probes, _ := deps.Probes.(*fakeProbes) // nil with real probes
 	if deps.Logger == nil {
 		deps.Logger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
 	}

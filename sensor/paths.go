@@ -57,6 +57,54 @@ func (s *Sensor) applyPrefixes(set *glob.Set) {
 		have = append(have, p)
 	}
 	s.prefixes = have
+	var watch []string
+	for _, p := range have {
+		if s.kindOnDisk(p) == glob.Missing {
+			watch = append(watch, s.kernelPrefix(p))
+		}
+	}
+	s.missing.Store(&watch)
+}
+
+// checkAppeared is called by the drain loop for a directory created and matched by path: when it is at
+// or below a pattern base that was missing, the base exists now, so a rescan can track it.
+func (s *Sensor) checkAppeared(p []byte) {
+	watch := s.missing.Load()
+	if watch == nil {
+		return
+	}
+	for _, w := range *watch {
+		if glob.Under(string(p), w) {
+			select {
+			case s.appeared <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// rescanAppeared runs a full scan each time a missing base appeared, until ctx ends: the kernel
+// prefix of the base goes (its inode is tracked instead) and what was created in it so far is in the
+// new epoch.
+func (s *Sensor) rescanAppeared(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.appeared:
+		}
+		s.scanMu.Lock()
+		set := s.set.Load()
+		s.applyPrefixes(set)
+		res, err := s.runScan(ctx, set, nil)
+		s.scanMu.Unlock()
+		if err != nil {
+			s.log.Warn("rescan after a monitored base appeared", zap.Error(err))
+			continue
+		}
+		s.log.Info("a monitored base appeared; rescanned", zap.Uint64("epoch", res.Epoch), zap.Strings("kernel_prefixes", s.prefixes))
+	}
 }
 
 // Reload makes paths the monitored patterns without a restart: the kernel's prefixes are updated, a new

@@ -69,6 +69,8 @@ type Sensor struct {
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
 	prefixes []string
+	missing  atomic.Pointer[[]string] // kernel prefixes of bases missing on disk
+	appeared chan struct{}            // a missing base was created
 	lastScan atomic.Pointer[ScanResult]
 
 	kseq      atomic.Uint64 // highest kernel sequence handed on or reported lost
@@ -93,7 +95,7 @@ func New(cfg Config, deps Deps) (*Sensor, error) {
 		return nil, fmt.Errorf("creating sensor: %w", ErrNoNATS)
 	}
 	s := &Sensor{cfg: cfg, log: deps.Logger, probes: deps.Probes, kernel: deps.Probes, conn: deps.Conn, reg: deps.Registry,
-		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1)}
+		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1), appeared: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -197,6 +199,7 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	var wg sync.WaitGroup
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	wg.Go(func() { s.pollLoop(pollCtx) })
+	wg.Go(func() { s.rescanAppeared(pollCtx) })
 	unsub := s.control()
 	defer func() {
 		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))

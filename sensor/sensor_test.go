@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -240,14 +241,14 @@ func TestReload(t *testing.T) {
 	r := startSensor(t, testConfig(t, root+"/a/**", root+"/missing/**"), Deps{Publisher: pub})
 	dev, af := statIno(t, root+"/a/x/f")
 	_, bg := statIno(t, root+"/b/y/g")
-	if !r.probes.isTracked(dev, af) || r.probes.isTracked(dev, bg) || !r.probes.prefixes[root+"/missing"] {
-		t.Fatalf("before reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixes)
+	if !r.probes.isTracked(dev, af) || r.probes.isTracked(dev, bg) || !r.probes.prefixList()[root+"/missing"] {
+		t.Fatalf("before reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixList())
 	}
 	if err := r.s.Reload(context.Background(), []string{root + "/b/**"}); err != nil {
 		t.Fatal(err)
 	}
-	if r.probes.isTracked(dev, af) || !r.probes.isTracked(dev, bg) || len(r.probes.prefixes) != 0 {
-		t.Errorf("after reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixes)
+	if r.probes.isTracked(dev, af) || !r.probes.isTracked(dev, bg) || len(r.probes.prefixList()) != 0 {
+		t.Errorf("after reload: a tracked %v, b tracked %v, prefixes %v", r.probes.isTracked(dev, af), r.probes.isTracked(dev, bg), r.probes.prefixList())
 	}
 	if st := r.s.Status(); len(st.Paths) != 1 || st.LastScan == nil || st.LastScan.Entries != 3 {
 		t.Errorf("status after reload: %+v", st)
@@ -266,5 +267,33 @@ func TestRescanRefusesUnmonitored(t *testing.T) {
 	epoch, err := r.s.Rescan(context.Background(), root)
 	if err != nil || epoch < 2 {
 		t.Errorf("rescan of the root: epoch %d, %v", epoch, err)
+	}
+}
+
+// TestMissingBaseAppears: a pattern whose base does not exist gets a kernel prefix; when the kernel
+// reports the base's creation by path, the sensor rescans: the base is tracked and the prefix goes.
+func TestMissingBaseAppears(t *testing.T) {
+	root := t.TempDir()
+	pub := &capture{}
+	r := startSensor(t, testConfig(t, root+"/later/**"), Deps{Publisher: pub})
+	if !r.probes.prefixList()[root+"/later"] {
+		t.Fatalf("prefixes %v, want %s/later", r.probes.prefixList(), root)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "later/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := statIno(t, filepath.Join(root, "later"))
+	ev := openEvent(1, dev, ino)
+	ev.Kind, ev.Monitored, ev.Path = uint8(bpf.KindMkdir), uint8(bpf.MonitoredByPath), []byte(root+"/later")
+	r.probes.events <- ev
+	waitFor(t, 5*time.Second, "the base to be tracked", func() bool { return r.probes.isTracked(dev, ino) })
+	_, sub := statIno(t, filepath.Join(root, "later/sub"))
+	waitFor(t, 5*time.Second, "the prefix to go", func() bool {
+		r.s.scanMu.Lock()
+		defer r.s.scanMu.Unlock()
+		return len(r.s.prefixes) == 0
+	})
+	if !r.probes.isTracked(dev, sub) {
+		t.Error("what was created in the base before the rescan is not tracked")
 	}
 }
