@@ -4,13 +4,52 @@
 // also answers control requests (rescan, status), reloads its paths on demand, exposes metrics and
 // health, and accounts for every record it or the kernel could not deliver with a loss event.
 //
-// The probes are behind two small interfaces, EventSource (the ring buffer) and Kernel (the tracked set,
-// the path prefixes and the counters), both satisfied by *bpf.Probes, so tests inject synthetic events.
+// # Parts
 //
-// Configuration: Config with its parts, loaded by Load from defaults, a YAML file, FACTSTREAM_*
-// variables and flags (in that order of precedence, lowest first) and checked by Validate.
+//   - The probes are behind two small interfaces, EventSource (the ring buffer) and Kernel (the tracked
+//     set, the path prefixes, the counters), both satisfied by *bpf.Probes, so tests inject synthetic
+//     records.
+//   - Patterns: package sensor/glob (matching, the kernel prefix plan; glob.Set.Match is the rule a
+//     resolver mirrors). The walk: sensor/scan. Durable counters: sensor/seqstore.
+//   - Configuration: Config and its parts, loaded by Load from defaults, a YAML file, FACTSTREAM_*
+//     variables and flags (each overriding the one before) and checked by Validate.
 //
-// Concurrency: a Sensor runs its own goroutines (one draining the ring buffer, one polling kernel
-// counters, the scan's workers, the control handlers); its exported methods are safe for concurrent
-// use. Config is a plain value.
+// # What goes out
+//
+// Every raw event carries the sensor's sequence, unique per host and boot across restarts and crashes
+// (seqstore). Events go to fact.in.<host>.<dev> in batches of at most Batch.MaxEvents events and
+// Batch.MaxBytes bytes, waiting at most Batch.MaxDelay; process events (exec, fork, exit) go to dev 0.
+// A batch's message id is host:boot:batch_seq, the batch sequence as durable as the event sequence, so
+// JetStream drops only real copies.
+//
+// Scans are epochs per filesystem: scan_begin (the first root met on it), scan_entry for each tracked
+// entry (a directory before its contents, roots flagged with their host path), scan_end. Because a
+// resolver replaces its view of (host, dev) at scan_end, an epoch always covers all monitored paths of
+// the filesystem; a rescan of a subtree rescans its filesystem. Schemas version 1 has no count on
+// scan_end.
+//
+// # Losses
+//
+// Nothing is dropped silently; each path that discards something counts it in
+// factstream_sensor_dropped_total or factstream_sensor_lost_records_total and, where there is something
+// to say, publishes a loss event:
+//
+//   - records the kernel could not write (ring buffer full) leave holes in its record sequence and raise
+//     the hook's ringbuffer_full counter; the two are reconciled so that each lost record is reported
+//     once, with its hook where a counter explains it, else as ring_sequence. The filesystem of a lost
+//     record is unknown, so the loss event goes to every filesystem the sensor published on and to dev
+//     0, with the same count: consumers must not add counts up across subjects;
+//   - records that do not decode (malformed) or of an unknown kind;
+//   - batches the publisher dropped (spool full, spool error, rejected), on their own subject, once NATS
+//     acknowledges again; spool bytes that could not be read back (spool_corrupt, count unknown: 0);
+//   - after a restart with probes that kept recording (pinned), the records between the last checkpoint
+//     and the first one read: the ring-full part per hook, the rest as restart (an upper bound: after a
+//     SIGKILL it includes records the previous run had handed to the publisher less than a checkpoint
+//     interval before).
+//
+// # Concurrency
+//
+// A Sensor runs its own goroutines (one draining the ring buffer, one polling kernel counters, one
+// rescanning bases that appear, the scan's workers, the control handlers); its exported methods are
+// safe for concurrent use. Config is a plain value.
 package sensor

@@ -297,3 +297,30 @@ func TestMissingBaseAppears(t *testing.T) {
 		t.Error("what was created in the base before the rescan is not tracked")
 	}
 }
+
+// TestHostRoot runs as in a container with the host's root mounted at hostRoot: the scan reads under
+// it, reports host paths, and kernel prefixes are the paths as the sensor sees them.
+func TestHostRoot(t *testing.T) {
+	hostRoot := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(hostRoot, "srv/app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(hostRoot, "srv/app/a.conf"), "")
+	cfg := testConfig(t, "/srv/app/*.conf", "/etc/factstream-missing/**")
+	cfg.HostRoot = hostRoot
+	pub := &capture{}
+	r := startSensor(t, cfg, Deps{Publisher: pub})
+	r.stop(t)
+	if p := r.probes.prefixList(); len(p) != 1 || !p[hostRoot+"/etc/factstream-missing"] {
+		t.Errorf("kernel prefixes %v, want the missing base under the host root", p)
+	}
+	var roots []string
+	for _, ev := range pub.events(t) {
+		if ev.Kind == schemas.KindScanEntry && ev.Flags&schemas.FlagScanRoot != 0 {
+			roots = append(roots, string(ev.Path))
+		}
+	}
+	if len(roots) != 1 || roots[0] != "/srv/app" {
+		t.Errorf("scan roots %q, want the host path /srv/app", roots)
+	}
+}
