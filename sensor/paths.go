@@ -97,13 +97,14 @@ func (s *Sensor) rescanAppeared(ctx context.Context) {
 		s.scanMu.Lock()
 		set := s.set.Load()
 		s.applyPrefixes(set)
+		prefixes := s.prefixes
 		res, err := s.runScan(ctx, set, nil)
 		s.scanMu.Unlock()
 		if err != nil {
 			s.log.Warn("rescan after a monitored base appeared", zap.Error(err))
 			continue
 		}
-		s.log.Info("a monitored base appeared; rescanned", zap.Uint64("epoch", res.Epoch), zap.Strings("kernel_prefixes", s.prefixes))
+		s.log.Info("a monitored base appeared; rescanned", zap.Uint64("epoch", res.Epoch), zap.Strings("kernel_prefixes", prefixes))
 	}
 }
 
