@@ -33,19 +33,19 @@ type RescanReply struct {
 
 // Status is what the status request and Sensor.Status report.
 type Status struct {
-	Host     string       `json:"host"`
-	BootID   string       `json:"boot_id"`
-	ProbeSet string       `json:"probe_set"`
-	Ready    bool         `json:"ready"`
-	Paths    []string     `json:"paths"`
-	Prefixes []string     `json:"kernel_prefixes"`
-	Sequence uint64       `json:"sequence"`      // the next sensor sequence
-	LastSeq  uint64       `json:"last_sequence"` // the last one handed out in this run
-	KernelSq uint64       `json:"kernel_seq"`    // the kernel sequence read (or written off) so far
-	Pending  int          `json:"pending"`       // events in open batches
-	Spool    SpoolStatus  `json:"spool"`
-	Counters bpf.Counters `json:"counters"`
-	LastScan *ScanResult  `json:"last_scan,omitempty"`
+	Host      string       `json:"host"`
+	BootID    string       `json:"boot_id"`
+	ProbeSet  string       `json:"probe_set"`
+	Ready     bool         `json:"ready"`
+	Paths     []string     `json:"paths"`
+	Prefixes  []string     `json:"kernel_prefixes"`
+	Sequence  uint64       `json:"sequence"`      // the next sensor sequence
+	LastSeq   uint64       `json:"last_sequence"` // the last one handed out in this run
+	KernelSeq uint64       `json:"kernel_seq"`    // the kernel sequence read (or written off) so far
+	Pending   int          `json:"pending"`       // events in open batches
+	Spool     SpoolStatus  `json:"spool"`
+	Counters  bpf.Counters `json:"counters"`
+	LastScan  *ScanResult  `json:"last_scan,omitempty"`
 }
 
 // SpoolStatus is the publisher's backlog, read from its metrics.
@@ -65,7 +65,7 @@ func (s *Sensor) Status() Status {
 	return Status{
 		Host: s.cfg.Host, BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Ready: s.ready.Load(),
 		Paths: s.set.Load().Strings(), Prefixes: prefixes, Sequence: s.seqs.Peek(seqstore.Events), LastSeq: last,
-		KernelSq: s.kseq.Load(), Pending: queued, Spool: s.spoolStatus(), Counters: s.kloss.counters(), LastScan: s.lastScan.Load(),
+		KernelSeq: s.kseq.Load(), Pending: queued, Spool: s.spoolStatus(), Counters: s.kloss.counters(), LastScan: s.lastScan.Load(),
 	}
 }
 
