@@ -139,8 +139,8 @@ func (v *hostView) receive(m rawMsg) {
 // account tracks the batch sequence of a message without reading its events.
 func (v *hostView) account(m rawMsg) {
 	if h, err := schemas.DecodeBatchHeader(m.data); err == nil {
-		v.declareDue(m)
-		v.track(h.BootID).observe(h.BatchSeq, m.ts)
+		v.declareDue(m.ts)
+		v.track(h.BootID).observe(h.BatchSeq, m.ts, m.seq)
 	}
 }
 
@@ -160,8 +160,8 @@ func (v *hostView) read(m rawMsg, dev uint64, mine bool) {
 		}
 		return
 	}
-	v.declareDue(m)
-	if !v.track(b.BootID).observe(b.BatchSeq, m.ts) {
+	v.declareDue(m.ts)
+	if !v.track(b.BootID).observe(b.BatchSeq, m.ts, m.seq) {
 		v.stats.duplicates++
 		v.pool = append(v.pool, b)
 		return
@@ -220,16 +220,13 @@ func (v *hostView) track(boot string) *seqTrack {
 	return t
 }
 
-// declareDue gives up the holes that message m, by its stream time, shows to be lost.
-func (v *hostView) declareDue(m rawMsg) {
-	v.declareAt(m.seq, m.ts, m.ts)
-}
-
-func (v *hostView) declareAt(seq uint64, ts, now int64) {
+// declareDue gives up the holes that stream time now shows to be lost. The gap is dated and placed by
+// the message that showed the hole, so it is the same whichever message (or idle) gives it up.
+func (v *hostView) declareDue(now int64) {
 	for _, t := range v.boots {
 		if h, ok := t.due(now, v.cfg.lateness); ok {
-			reason := fmt.Sprintf("sensor sequence hole: batches %d-%d of boot %s", h.from, h.to, t.boot)
-			v.enqueue(item{seq: seq, ts: ts, gap: &gapNote{reason: reason, lost: h.lost}})
+			reason := fmt.Sprintf("sensor sequence hole: %d of batches %d-%d of boot %s missing", h.lost, h.from, h.to, t.boot)
+			v.enqueue(item{seq: h.at, ts: h.since, gap: &gapNote{reason: reason, lost: h.lost}})
 		}
 	}
 }
@@ -269,7 +266,7 @@ func (v *hostView) idle(now int64) {
 	if now <= v.lastTS {
 		return
 	}
-	v.declareAt(v.received, now, now)
+	v.declareDue(now)
 	saved := v.lastTS
 	v.lastTS = now
 	v.release(false)

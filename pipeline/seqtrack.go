@@ -15,12 +15,13 @@ type seqTrack struct {
 	next  uint64   // lowest batch sequence not seen yet; 0 before the first
 	ahead []uint64 // sequences seen above next, sorted
 	since int64    // stream time when the oldest open hole was first seen
+	at    uint64   // and the FACT_RAW sequence of the message that showed it
 }
 
 // observe records batch seq, stored at stream time ts, and reports whether it is new: false for a
 // batch seen before (a duplicate that escaped the stream's dedup window) or one older than a hole given
 // up already.
-func (t *seqTrack) observe(seq uint64, ts int64) bool {
+func (t *seqTrack) observe(seq uint64, ts int64, at uint64) bool {
 	switch {
 	case t.next == 0:
 		t.next = seq + 1
@@ -37,7 +38,7 @@ func (t *seqTrack) observe(seq uint64, ts int64) bool {
 		return false
 	}
 	if len(t.ahead) == 0 {
-		t.since = ts
+		t.since, t.at = ts, at
 	}
 	t.ahead = slices.Insert(t.ahead, i, seq)
 	return true
@@ -55,8 +56,10 @@ func (t *seqTrack) advance() {
 
 // hole is a range of batch sequences given up as lost.
 type hole struct {
-	from, to uint64 // inclusive
+	from, to uint64 // the first and the last missing, inclusive
 	lost     uint64 // batches missing in [from, to]
+	since    int64  // stream time when it was first seen
+	at       uint64 // FACT_RAW sequence of the message that showed it
 }
 
 // due gives up the open holes when they have been open for lateness at stream time now, or when too
@@ -66,7 +69,10 @@ func (t *seqTrack) due(now, lateness int64) (h hole, ok bool) {
 		return hole{}, false
 	}
 	last := t.ahead[len(t.ahead)-1]
-	h = hole{from: t.next, to: last, lost: last - t.next + 1 - uint64(len(t.ahead))}
+	h = hole{from: t.next, to: last, lost: last - t.next + 1 - uint64(len(t.ahead)), since: t.since, at: t.at}
+	for i := len(t.ahead) - 1; i >= 0 && t.ahead[i] == h.to; i-- {
+		h.to-- // the last missing one
+	}
 	t.next, t.ahead = last+1, t.ahead[:0]
 	return h, true
 }

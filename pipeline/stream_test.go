@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"strconv"
-	"testing"
 
 	"github.com/factstream/factstream/schemas"
 )
@@ -150,7 +149,10 @@ func by(ev schemas.RawEvent, tgid uint32, start uint64, comm string) schemas.Raw
 	return ev
 }
 
-func ptrTB(tb testing.TB, err error) {
+func ptrTB(tb interface {
+	Helper()
+	Fatal(...any)
+}, err error) {
 	tb.Helper()
 	if err != nil {
 		tb.Fatal(err)
