@@ -19,6 +19,7 @@ const (
 type sensorSim struct {
 	host       string
 	boot       string
+	dev        uint64 // the filesystem of file events
 	partitions int
 	seq        uint64 // sensor event sequence
 	batch      uint64 // sensor batch sequence
@@ -28,7 +29,7 @@ type sensorSim struct {
 }
 
 func newSensorSim(host string, partitions int) *sensorSim {
-	return &sensorSim{host: host, boot: testBoot, partitions: partitions, ts: 1_764_000_000_000_000_000}
+	return &sensorSim{host: host, boot: testBoot, dev: testDev, partitions: partitions, ts: 1_764_000_000_000_000_000}
 }
 
 // number gives events their sequence numbers and times.
@@ -80,7 +81,7 @@ func (s *sensorSim) emitAll(evs ...schemas.RawEvent) {
 		}
 		dev := uint64(0)
 		if !proc {
-			dev = testDev
+			dev = s.dev
 		}
 		s.publish(dev, evs[start:end])
 		start = end

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/factstream/factstream/schemas"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// feed reads one host's messages from FACT_RAW (fact.raw.*.<host>.>, every filesystem and the process
+// subject) with an ordered consumer, in stream order, and hands them to the partition's loop.
+type feed struct {
+	host string
+	iter jetstream.MessagesContext
+	done chan struct{}
+
+	// Set by the goroutine reading, for the loop's idle check.
+	delivered atomic.Uint64 // stream sequence of the last message taken from the consumer
+	at        atomic.Int64  // when, unix ns
+
+	// Owned by the loop.
+	processed uint64 // stream sequence of the last message the view received
+	pending   uint64 // the consumer's pending count when that message was delivered
+}
+
+// feedMsg is a message for the view of host.
+type feedMsg struct {
+	host    string
+	msg     rawMsg
+	pending uint64
+}
+
+// hostFilter is the FACT_RAW filter of every subject of host.
+func hostFilter(host string) string { return schemas.RawPrefix + ".*." + host + ".>" }
+
+// startFeed starts reading host's messages from stream sequence from (the first when 0) into out. Errors
+// go to errs; it stops when ctx ends or stop is called.
+func startFeed(ctx context.Context, raw jetstream.Stream, host string, from uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(host)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	if from > 1 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
+	cons, err := raw.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
+	}
+	f := &feed{host: host, iter: iter, done: make(chan struct{})}
+	go f.run(ctx, out, errs)
+	return f, nil
+}
+
+func (f *feed) run(ctx context.Context, out chan<- feedMsg, errs chan<- error) {
+	defer close(f.done)
+	for {
+		m, err := f.iter.Next()
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() == nil {
+				select {
+				case errs <- fmt.Errorf("reading host %s: %w", f.host, err):
+				default:
+				}
+			}
+			return
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			continue
+		}
+		f.delivered.Store(md.Sequence.Stream)
+		f.at.Store(time.Now().UnixNano())
+		fm := feedMsg{host: f.host, pending: md.NumPending, msg: rawMsg{subject: m.Subject(), seq: md.Sequence.Stream,
+			ts: md.Timestamp.UnixNano(), data: m.Data()}}
+		select {
+		case out <- fm:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// stop stops reading and waits for the goroutine.
+func (f *feed) stop() {
+	f.iter.Stop()
+	<-f.done
+}
+
+// idle reports whether the stream has nothing more for the host: the last message the view received is
+// the last one delivered, nothing was pending after it, and nothing came for margin.
+func (f *feed) idle(now time.Time, margin time.Duration) bool {
+	return f.pending == 0 && f.processed != 0 && f.processed == f.delivered.Load() &&
+		now.UnixNano()-f.at.Load() >= int64(margin)
+}

@@ -1,0 +1,331 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/factstream/factstream/internal/natsserver/natsservertest"
+	"github.com/factstream/factstream/schemas"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+)
+
+// createRawStream provisions FACT_RAW as a sensor does (the pipeline does not import the sensor).
+func createRawStream(t testing.TB, js jetstream.JetStream, partitions int) jetstream.Stream {
+	t.Helper()
+	src, dest := schemas.RawTransform(partitions)
+	s, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
+		Name: schemas.RawStream, Subjects: []string{src}, Storage: jetstream.FileStorage,
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: src, Destination: dest},
+		Retention:        jetstream.LimitsPolicy, Discard: jetstream.DiscardOld, Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// pubMsg is a message as a sensor publishes it.
+type pubMsg struct {
+	subject, id string
+	data        []byte
+}
+
+// toPub turns the messages of simulated sensors into publishes, interleaving the hosts.
+func toPub(sims ...*sensorSim) []pubMsg {
+	var out []pubMsg
+	for i := 0; ; i++ {
+		more := false
+		for _, s := range sims {
+			if i >= len(s.msgs) {
+				continue
+			}
+			more = true
+			m := s.msgs[i]
+			_, host, dev, _ := parseRawSubject(m.subject)
+			id := host + ":" + s.boot + ":m" + strconv.Itoa(i)
+			out = append(out, pubMsg{subject: schemas.IngestSubject(host, dev), id: id, data: m.data})
+		}
+		if !more {
+			return out
+		}
+	}
+}
+
+func publish(t testing.TB, js jetstream.JetStream, msgs []pubMsg) {
+	t.Helper()
+	for _, m := range msgs {
+		if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: m.subject, Data: m.data,
+			Header: nats.Header{jetstream.MsgIDHeader: []string{m.id}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fleet simulates hosts with two monitored filesystems each, doing shell work on both, with a loss
+// event, a lost batch and an unreadable message among them.
+func fleet(hosts int, partitions int) []*sensorSim {
+	var sims []*sensorSim
+	for h := range hosts {
+		s := newSensorSim(fmt.Sprintf("node-%d", h), partitions)
+		devs := []uint64{0x800 + uint64(h), 0x10300 + uint64(h)}
+		session(s)
+		for _, dev := range devs {
+			s.dev = dev
+			s.emitAll(scanBegin(1), scanRoot(1, srvMon, "/srv/mon"), scanEntry(1, aTxt, srvMon, "a.txt", fileMode), scanEnd(1))
+		}
+		pid := uint32(5000)
+		for i := range 40 {
+			s.dev = devs[i%2]
+			pid++
+			ino := uint64(100 + i)
+			name := "f" + strconv.Itoa(i)
+			command(s, pid, "/usr/bin/touch", []string{"touch", name}, create(ino, srvMon, name))
+			pid++
+			command(s, pid, "/usr/bin/mv", []string{"mv", name}, rename(ino, srvMon, name, srvMon, name+".x", fileMode))
+			if i%3 == 0 {
+				pid++
+				command(s, pid, "/usr/bin/rm", []string{"rm", name}, unlink(ino, srvMon, name+".x", 1))
+			}
+			if i == 20 { // the process message stored after the file message it serves
+				n := len(s.msgs)
+				s.msgs[n-3].data, s.msgs[n-2].data = s.msgs[n-2].data, s.msgs[n-3].data
+				s.msgs[n-3].subject, s.msgs[n-2].subject = s.msgs[n-2].subject, s.msgs[n-3].subject
+			}
+		}
+		switch h % 3 {
+		case 0:
+			s.emitAll(schemas.RawEvent{Kind: schemas.KindLoss, Lost: 3, Hook: "file_open"})
+		case 1:
+			s.batch++
+		case 2:
+			s.stream++
+			s.msgs = append(s.msgs, rawMsg{subject: rawSubject(s.host, s.dev, partitions), seq: s.stream, data: []byte("garbage")})
+		}
+		command(s, pid+1, "/usr/bin/touch", []string{"touch", "last"}, create(999, srvMon, "last"))
+		sims = append(sims, s)
+	}
+	return sims
+}
+
+// activityLog reads FACT_ACTIVITY.
+type activityLog struct {
+	mu     sync.Mutex
+	events map[string]int // JSON line → how many times
+	dead   int
+	n      int
+}
+
+func readActivity(t testing.TB, js jetstream.JetStream) *activityLog {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, schemas.ActivityStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{schemas.ActivityPrefix + ".>", schemas.DeadLetterPrefix + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &activityLog{events: map[string]int{}}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if strings.HasPrefix(m.Subject(), schemas.DeadLetterPrefix) {
+			l.dead++
+			return
+		}
+		var b schemas.ActivityBatch
+		if err := schemas.DecodeActivityBatch(m.Data(), &b); err != nil {
+			t.Errorf("undecodable output: %v", err)
+			return
+		}
+		for i := range b.Events {
+			l.events[string(schemas.AppendActivityJSON(nil, &b.Events[i]))]++
+			l.n++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cc.Stop)
+	return l
+}
+
+func (l *activityLog) count() (int, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n, l.dead
+}
+
+// waitStable waits until the output has stopped growing for quiet, and at least want events came.
+func (l *activityLog) waitStable(t testing.TB, want int, quiet, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last, since := -1, time.Now()
+	for time.Now().Before(deadline) {
+		n, _ := l.count()
+		if n != last {
+			last, since = n, time.Now()
+		}
+		if n >= want && time.Since(since) >= quiet {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("output not stable after %s: %d events, want %d", within, last, want)
+}
+
+func testConfig(t testing.TB, nc *nats.Conn, worker string) Config {
+	return Config{Conn: nc, WorkerID: worker, Patterns: []string{"/srv/mon/**"},
+		LeaseTTL: time.Second, Lateness: 200 * time.Millisecond, IdleMargin: 100 * time.Millisecond,
+		SnapshotInterval: 300 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond,
+		DiscoveryInterval: 100 * time.Millisecond, Logger: zaptest.NewLogger(t).Named(worker)}
+}
+
+type worker struct {
+	r      *Resolver
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func startWorker(t testing.TB, cfg Config) *worker {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{r: r, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = r.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-w.done
+		if w.err != nil {
+			t.Errorf("worker: %v", w.err)
+		}
+	})
+	return w
+}
+
+// dropResolverState deletes what a resolver keeps, leaving FACT_RAW: the next run starts from nothing.
+func dropResolverState(t testing.TB, js jetstream.JetStream) {
+	t.Helper()
+	ctx := context.Background()
+	for _, s := range []string{schemas.ActivityStream, "KV_" + schemas.LeaseBucket, "OBJ_" + schemas.SnapshotBucket} {
+		if err := js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWorkersFailover: three workers over 64 partitions and six hosts, one killed mid-stream without
+// releasing its leases: its partitions move once the leases expire, and the enriched events are exactly
+// those of a single worker reading the same stream: no duplicate, none missing.
+func TestWorkersFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs workers for seconds")
+	}
+	start := time.Now()
+	ctx := context.Background()
+	s := natsservertest.RunServer(t)
+	nc := natsservertest.Connect(t, s)
+	js, _ := jetstream.New(nc)
+	createRawStream(t, js, schemas.DefaultPartitions)
+	msgs := toPub(fleet(6, schemas.DefaultPartitions)...)
+	half := len(msgs) / 2
+	publish(t, js, msgs[:half])
+	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
+	out := readActivity(t, js)
+
+	ws := []*worker{startWorker(t, testConfig(t, nc, "w1")), startWorker(t, testConfig(t, nc, "w2")),
+		startWorker(t, testConfig(t, nc, "w3"))}
+	waitFor(t, 10*time.Second, "every worker owns partitions and output flows", func() bool {
+		n, _ := out.count()
+		return n > 0 && len(ws[0].r.Owned()) > 0 && len(ws[1].r.Owned()) > 0 && len(ws[2].r.Owned()) > 0
+	})
+	rest := msgs[half:]
+	publish(t, js, rest[:len(rest)/4])
+	killed := ws[0].r.Owned()
+	ws[0].cancel() // a crash: the leases are not released
+	<-ws[0].done
+	publish(t, js, rest[len(rest)/4:])
+	waitFor(t, 10*time.Second, "the dead worker's partitions moved", func() bool {
+		return len(ws[1].r.Owned())+len(ws[2].r.Owned()) == schemas.DefaultPartitions
+	})
+	out.waitStable(t, 1, 2*time.Second, 30*time.Second)
+	three, dead3 := snapshotLog(out)
+	ptrTB(t, ws[1].r.Close())
+	ptrTB(t, ws[2].r.Close())
+	t.Logf("three workers: %d events, %d dead letters; %d partitions moved from the killed worker (%s)",
+		len(three), dead3, len(killed), time.Since(start).Round(time.Millisecond))
+
+	dropResolverState(t, js)
+	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
+	out1 := readActivity(t, js)
+	solo := startWorker(t, testConfig(t, nc, "solo"))
+	out1.waitStable(t, 1, 2*time.Second, 30*time.Second)
+	one, dead1 := snapshotLog(out1)
+	ptrTB(t, solo.r.Close())
+
+	for line, n := range three {
+		if n != 1 {
+			t.Errorf("published %d times: %s", n, line)
+		}
+	}
+	if !maps.Equal(one, three) || dead1 != dead3 {
+		for line := range one {
+			if three[line] == 0 {
+				t.Errorf("missing with three workers: %s", line)
+			}
+		}
+		for line := range three {
+			if one[line] == 0 {
+				t.Errorf("only with three workers: %s", line)
+			}
+		}
+		t.Fatalf("one worker: %d events, %d dead letters; three: %d, %d", len(one), dead1, len(three), dead3)
+	}
+	gaps := 0
+	for line := range one {
+		if strings.Contains(line, `"type":"gap"`) {
+			gaps++
+		}
+	}
+	if gaps == 0 || dead1 == 0 {
+		t.Fatalf("the stream's faults left no trace: %d gaps, %d dead letters", gaps, dead1)
+	}
+	t.Logf("one worker: same %d events (%d gaps), %d dead letters; %s in all", len(one), gaps, dead1,
+		time.Since(start).Round(time.Millisecond))
+}
+
+func snapshotLog(l *activityLog) (map[string]int, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.events), l.dead
+}
+
+func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
