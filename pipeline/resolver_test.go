@@ -328,4 +328,3 @@ func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
