@@ -19,6 +19,9 @@ func loadForTest(t *testing.T, opts Options) *Probes {
 	if os.Geteuid() != 0 {
 		t.Skip("loading probes needs root")
 	}
+	if opts.Set == "" {
+		opts.Set = ProbeSet(os.Getenv("FACTSTREAM_PROBE_SET")) // the VM runs the tests under each set
+	}
 	p, err := Load(opts)
 	if errors.Is(err, ErrUnavailable) && !requireLSM {
 		t.Skipf("this kernel cannot run them: %v", err)

@@ -205,5 +205,12 @@ func TestCountersEqualOperations(t *testing.T) {
 		check(name+" error", hc.Error, 0)
 		check(name+" ringbuffer_full", hc.RingbufferFull, 0)
 	}
+	if t.Failed() {
+		for name, hc := range d {
+			if hc != (HookCounters{}) {
+				t.Logf("%s: %+v", name, hc)
+			}
+		}
+	}
 	c.marker(t, mon)
 }

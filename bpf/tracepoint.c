@@ -49,6 +49,15 @@ struct {
 	__type(value, struct call);
 } calls SEC(".maps");
 
+/* The call a handler works on lives here, not on the stack: with the lookup's callbacks, the stack of a
+ * handler would pass the 512 bytes older verifiers allow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call);
+} call_scratch SEC(".maps");
+
 /* A move seen at a rename's entry, so that a mkdir whose new directory was renamed before the mkdir's exit
  * still finds its inode. */
 struct move_key {
@@ -136,32 +145,54 @@ static __always_inline void save_call(struct call *c)
 	bpf_map_update_elem(&calls, &id, c, BPF_ANY);
 }
 
-/* take_call moves this thread's call into c; 0 when there is none. */
-static __always_inline int take_call(struct call *c)
+/* new_call returns this CPU's call buffer, cleared, for an entry handler to fill and save. */
+static __always_inline struct call *new_call(__s32 dirfd, __s32 dirfd2, __s32 fd, __u64 path, __u64 path2, __u32 arg, __u32 arg2)
+{
+	__u32 zero = 0;
+	struct call *c = bpf_map_lookup_elem(&call_scratch, &zero);
+
+	if (!c)
+		return 0;
+	__builtin_memset(c, 0, sizeof(*c));
+	c->dirfd = dirfd;
+	c->dirfd2 = dirfd2;
+	c->fd = fd;
+	c->path = (void *)path;
+	c->path2 = (void *)path2;
+	c->arg = arg;
+	c->arg2 = arg2;
+	return c;
+}
+
+/* take_call moves this thread's call into this CPU's call buffer; 0 when there is none. */
+static __always_inline struct call *take_call(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
 	struct call *found = bpf_map_lookup_elem(&calls, &id);
+	struct call *c = bpf_map_lookup_elem(&call_scratch, &zero);
 
-	if (!found)
+	if (!found || !c)
 		return 0;
 	*c = *found;
 	bpf_map_delete_elem(&calls, &id);
-	return 1;
+	return c;
 }
 
 static __always_inline void save_path_call(__s32 dirfd, __u64 path, __u64 path2, __u32 arg, __u32 arg2)
 {
-	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = -1, .path = (void *)path, .path2 = (void *)path2,
-			 .arg = arg, .arg2 = arg2};
+	struct call *c = new_call(dirfd, AT_FDCWD, -1, path, path2, arg, arg2);
 
-	save_call(&c);
+	if (c)
+		save_call(c);
 }
 
 static __always_inline void save_fd_call(__s32 fd, __u64 path2, __u32 arg, __u32 arg2)
 {
-	struct call c = {.dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD, .fd = fd, .path2 = (void *)path2, .arg = arg, .arg2 = arg2};
+	struct call *c = new_call(AT_FDCWD, AT_FDCWD, fd, 0, path2, arg, arg2);
 
-	save_call(&c);
+	if (c)
+		save_call(c);
 }
 
 /* hash_step folds one byte of a name into an FNV-1a hash. */
@@ -230,8 +261,10 @@ static __always_inline int target_of_lookup(struct target *t, struct lookup *l)
 }
 
 /* resolve_call finds the file a call is about, through its descriptor or its path. */
-static __always_inline int resolve_call(struct call *c, struct target *t, struct lookup *l)
+static __always_inline int resolve_call(struct call *c, struct target *t)
 {
+	struct lookup *l;
+
 	if (c->fd >= 0) {
 		struct file *f = fd_file(c->fd);
 
@@ -240,8 +273,10 @@ static __always_inline int resolve_call(struct call *c, struct target *t, struct
 		target_init(t, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
 		return 1;
 	}
-	lookup_path(l, c->dirfd, c->path);
-	return l->status == LOOKUP_FOUND && target_of_lookup(t, l);
+	l = lookup_path(c->dirfd, c->path);
+	if (!l)
+		return 0;
+	return l && l->status == LOOKUP_FOUND && target_of_lookup(t, l);
 }
 
 /* name_record starts a record whose name is the file's: the dentry's, or the path's last component. */
@@ -298,19 +333,22 @@ static __always_inline __u64 moved_ino(struct target *t)
 
 static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
+	struct lookup *l;
 	struct target t;
 	struct scratch *s;
 	__u32 off;
 
-	if (!take_call(&c))
+	c = take_call();
+	if (!c)
 		return 0;
 	count(hook, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	lookup_path(&l, c.dirfd, c.path);
-	if (!target_of_lookup(&t, &l)) {
+	l = lookup_path(c->dirfd, c->path);
+	if (!l)
+		return 0;
+	if (!target_of_lookup(&t, l)) {
 		count(hook, COUNTER_ERROR);
 		return 0;
 	}
@@ -331,13 +369,13 @@ static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
 	}
 	if (t.monitored == MONITORED_BY_PARENT)
 		track(t.dev, t.ino);
-	s = name_record(&t, kind, 0, &off, &l, 1);
+	s = name_record(&t, kind, 0, &off, l, 1);
 	if (!s)
 		return 0;
 	if (kind == KIND_SYMLINK) {
 		struct event_hdr *h = (void *)s->buf;
 
-		h->name2_len = append_ustr(s, off, c.path2);
+		h->name2_len = append_ustr(s, off, c->path2);
 		off += h->name2_len;
 	}
 	end_record(s, &t, off, hook);
@@ -371,65 +409,72 @@ SYS_EXIT(symlinkat) { return created_exit(RET, KIND_SYMLINK, HOOK_SYS_SYMLINK); 
 
 static __always_inline void remove_enter(__s32 dirfd, __u64 path, __u32 flags)
 {
-	struct lookup l;
+	struct lookup *l;
 	struct target t;
-	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = -1, .path = (void *)path, .arg = flags};
+	struct call *c = new_call(dirfd, AT_FDCWD, -1, path, 0, flags, 0);
 
-	lookup_path(&l, dirfd, (void *)path);
-	if (!target_of_lookup(&t, &l)) {
+	if (!c)
+		return;
+	l = lookup_path(dirfd, (void *)path);
+	if (!l)
+		return;
+	if (!target_of_lookup(&t, l)) {
 		count(flags & AT_REMOVEDIR ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK, COUNTER_ERROR);
 		return;
 	}
 	if (!target_decide(&t))
 		return;
-	c.found = !t.in_parent;
-	c.ino = t.ino;
-	c.parent_ino = t.parent_ino;
-	c.dev = t.dev;
-	c.mode = t.mode;
-	c.monitored = t.monitored;
-	if (c.found)
-		c.nlink = READ_VIA(l.dentry, d_inode, i_nlink);
-	save_call(&c);
+	c->found = !t.in_parent;
+	c->ino = t.ino;
+	c->parent_ino = t.parent_ino;
+	c->dev = t.dev;
+	c->mode = t.mode;
+	c->monitored = t.monitored;
+	if (c->found)
+		c->nlink = READ_VIA(l->dentry, d_inode, i_nlink);
+	save_call(c);
 }
 
 static __always_inline int remove_exit(long ret)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
+	struct lookup *l;
 	struct target t;
 	struct scratch *s;
 	__u32 off;
 	int rmdir;
 	enum hook hook;
 
-	if (!take_call(&c))
+	c = take_call();
+	if (!c)
 		return 0;
-	rmdir = c.arg & AT_REMOVEDIR;
+	rmdir = c->arg & AT_REMOVEDIR;
 	hook = rmdir ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK;
 	count(hook, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	if (c.found && (rmdir || c.nlink <= 1))
-		untrack(c.dev, c.ino);
-	lookup_path(&l, c.dirfd, c.path);
-	if (!target_of_lookup(&t, &l)) {
+	if (c->found && (rmdir || c->nlink <= 1))
+		untrack(c->dev, c->ino);
+	l = lookup_path(c->dirfd, c->path);
+	if (!l)
+		return 0;
+	if (!target_of_lookup(&t, l)) {
 		count(hook, COUNTER_ERROR);
 		return 0;
 	}
-	t.ino = c.ino;
-	t.parent_ino = c.parent_ino;
-	t.dev = c.dev;
-	t.mode = c.mode;
-	t.monitored = c.monitored;
-	if (!c.found)
+	t.ino = c->ino;
+	t.parent_ino = c->parent_ino;
+	t.dev = c->dev;
+	t.mode = c->mode;
+	t.monitored = c->monitored;
+	if (!c->found)
 		t.flags |= FLAG_INODE_MISSING;
 	if (rmdir) {
-		s = name_record(&t, KIND_RMDIR, 0, &off, &l, 1);
+		s = name_record(&t, KIND_RMDIR, 0, &off, l, 1);
 	} else {
-		s = name_record(&t, KIND_UNLINK, sizeof(struct ext_unlink), &off, &l, 1);
+		s = name_record(&t, KIND_UNLINK, sizeof(struct ext_unlink), &off, l, 1);
 		if (s)
-			EXT(s, struct ext_unlink)->nlink = c.nlink;
+			EXT(s, struct ext_unlink)->nlink = c->nlink;
 	}
 	if (s)
 		end_record(s, &t, off, hook);
@@ -447,31 +492,36 @@ SYS_EXIT(rmdir) { return remove_exit(RET); }
 
 static __always_inline void rename_enter(__s32 olddfd, __u64 oldpath, __s32 newdfd, __u64 newpath, __u32 flags)
 {
-	struct lookup l;
+	struct lookup *l;
 	struct target src;
-	struct call c = {.dirfd = newdfd, .dirfd2 = olddfd, .fd = -1, .path = (void *)newpath, .path2 = (void *)oldpath,
-			 .arg = flags};
+	struct call *c = new_call(newdfd, olddfd, -1, newpath, oldpath, flags, 0);
 
-	lookup_path(&l, olddfd, (void *)oldpath);
-	if (target_of_lookup(&src, &l)) {
-		c.found = !src.in_parent;
-		c.ino = src.ino;
-		c.parent_ino = src.parent_ino;
-		c.dev = src.dev;
-		c.mode = src.mode;
-		c.monitored = target_decide(&src);
-		if (c.found) {
-			struct move_key k = {.parent_ino = src.parent_ino, .dev = src.dev, .name_hash = name_hash(l.name_off, l.name_len)};
+	if (!c)
+		return;
+	l = lookup_path(olddfd, (void *)oldpath);
+	if (!l)
+		return;
+	if (target_of_lookup(&src, l)) {
+		c->found = !src.in_parent;
+		c->ino = src.ino;
+		c->parent_ino = src.parent_ino;
+		c->dev = src.dev;
+		c->mode = src.mode;
+		c->monitored = target_decide(&src);
+		if (c->found) {
+			struct move_key k = {.parent_ino = src.parent_ino, .dev = src.dev, .name_hash = name_hash(l->name_off, l->name_len)};
 
-			bpf_map_update_elem(&recent_moves, &k, &c.ino, BPF_ANY);
+			bpf_map_update_elem(&recent_moves, &k, &c->ino, BPF_ANY);
 		}
 	}
-	lookup_path(&l, newdfd, (void *)newpath);
-	if (l.status == LOOKUP_FOUND) {
-		c.target_ino = READ_VIA(l.dentry, d_inode, i_ino);
-		c.nlink = READ_VIA(l.dentry, d_inode, i_nlink);
+	l = lookup_path(newdfd, (void *)newpath);
+	if (!l)
+		return;
+	if (l->status == LOOKUP_FOUND) {
+		c->target_ino = READ_VIA(l->dentry, d_inode, i_ino);
+		c->nlink = READ_VIA(l->dentry, d_inode, i_nlink);
 	}
-	save_call(&c);
+	save_call(c);
 }
 
 /* rename_keep_tracked is rename_track of lsm.c, from what the entry saw. */
@@ -495,28 +545,31 @@ static __always_inline void rename_keep_tracked(struct call *c, struct target *d
 
 static __always_inline int rename_exit(long ret)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
+	struct lookup *l;
 	struct target dst;
 	struct ext_move *ext;
 	struct scratch *s;
 	struct event_hdr *h;
 	__u32 off;
 
-	if (!take_call(&c))
+	c = take_call();
+	if (!c)
 		return 0;
 	count(HOOK_SYS_RENAME, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	lookup_path(&l, c.dirfd, c.path);
-	if (!target_of_lookup(&dst, &l)) {
+	l = lookup_path(c->dirfd, c->path);
+	if (!l)
+		return 0;
+	if (!target_of_lookup(&dst, l)) {
 		count(HOOK_SYS_RENAME, COUNTER_ERROR);
 		return 0;
 	}
 	if (dst.in_parent) { /* moved again already: keep what the entry saw */
-		dst.ino = c.ino;
-		dst.mode = c.mode;
-		dst.flags |= c.found ? 0 : FLAG_INODE_MISSING;
+		dst.ino = c->ino;
+		dst.mode = c->mode;
+		dst.flags |= c->found ? 0 : FLAG_INODE_MISSING;
 	}
 	dst.monitored = decide_by_inode(dst.dev, 0, dst.parent_ino);
 	if (!dst.monitored && may_match_path()) {
@@ -524,35 +577,37 @@ static __always_inline int rename_exit(long ret)
 		if (prefix_match(dst.path_start, dst.path_len))
 			dst.monitored = MONITORED_BY_PATH;
 	}
-	if (!dst.monitored && !c.monitored) {
+	if (!dst.monitored && !c->monitored) {
 		count(HOOK_SYS_RENAME, COUNTER_IGNORED);
 		return 0;
 	}
-	rename_keep_tracked(&c, &dst);
-	if (c.arg & RENAME_EXCHANGE)
+	rename_keep_tracked(c, &dst);
+	if (c->arg & RENAME_EXCHANGE)
 		dst.flags |= FLAG_RENAME_EXCHANGE;
-	else if (c.target_ino)
+	else if (c->target_ino)
 		dst.flags |= FLAG_RENAME_REPLACE;
-	s = name_record(&dst, KIND_RENAME, sizeof(*ext), &off, &l, 1);
+	s = name_record(&dst, KIND_RENAME, sizeof(*ext), &off, l, 1);
 	if (!s)
 		return 0;
 	h = (void *)s->buf;
 	ext = EXT(s, struct ext_move);
-	ext->old_parent_ino = c.parent_ino;
-	ext->target_ino = c.target_ino;
-	ext->old_monitored = c.monitored;
-	lookup_path(&l, c.dirfd2, c.path2); /* the old name, and its directory for a path */
-	h->name2_len = append_component(s, off, &l);
+	ext->old_parent_ino = c->parent_ino;
+	ext->target_ino = c->target_ino;
+	ext->old_monitored = c->monitored;
+	l = lookup_path(c->dirfd2, c->path2); /* the old name, and its directory for a path */
+	if (!l)
+		return 0;
+	h->name2_len = append_component(s, off, l);
 	off += h->name2_len;
-	if (!dst.monitored && c.monitored == MONITORED_BY_PATH && l.parent) {
+	if (!dst.monitored && c->monitored == MONITORED_BY_PATH && l->parent) {
 		/* only the source matched by path: the record carries the source's path */
 		h->flags |= FLAG_PATH_IS_OLD;
 		dst.flags |= FLAG_PATH_IS_OLD;
-		dst.dentry = l.parent;
-		dst.mnt = l.mnt;
+		dst.dentry = l->parent;
+		dst.mnt = l->mnt;
 		dst.in_parent = 1;
-		dst.comp_off = l.name_off;
-		dst.comp_len = l.name_len;
+		dst.comp_off = l->name_off;
+		dst.comp_len = l->name_len;
 	}
 	end_record(s, &dst, off, HOOK_SYS_RENAME);
 	return 0;
@@ -569,8 +624,8 @@ SYS_EXIT(renameat2) { return rename_exit(RET); }
 
 static __always_inline int link_exit(long ret)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
+	struct lookup *l;
 	struct target t;
 	struct ext_move *ext;
 	struct scratch *s;
@@ -579,20 +634,25 @@ static __always_inline int link_exit(long ret)
 	__u8 old_monitored = 0;
 	__u32 off;
 
-	if (!take_call(&c))
+	c = take_call();
+	if (!c)
 		return 0;
 	count(HOOK_SYS_LINK, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	lookup_path(&l, c.dirfd, c.path);
-	if (l.status != LOOKUP_FOUND || !target_of_lookup(&t, &l)) {
+	l = lookup_path(c->dirfd, c->path);
+	if (!l)
+		return 0;
+	if (l->status != LOOKUP_FOUND || !target_of_lookup(&t, l)) {
 		count(HOOK_SYS_LINK, COUNTER_ERROR);
 		return 0;
 	}
 	target_decide(&t);
-	lookup_path(&l, c.dirfd2, c.path2);
-	if (l.status == LOOKUP_FOUND || l.status == LOOKUP_MISSING_LAST) {
-		old_parent = READ_VIA(l.parent, d_inode, i_ino);
+	l = lookup_path(c->dirfd2, c->path2);
+	if (!l)
+		return 0;
+	if (l->status == LOOKUP_FOUND || l->status == LOOKUP_MISSING_LAST) {
+		old_parent = READ_VIA(l->parent, d_inode, i_ino);
 		old_monitored = decide_by_inode(t.dev, t.ino, old_parent);
 	}
 	if (!t.monitored && !old_monitored) {
@@ -608,7 +668,7 @@ static __always_inline int link_exit(long ret)
 	ext = EXT(s, struct ext_move);
 	ext->old_parent_ino = old_parent;
 	ext->old_monitored = old_monitored;
-	h->name2_len = append_component(s, off, &l);
+	h->name2_len = append_component(s, off, l);
 	off += h->name2_len;
 	end_record(s, &t, off, HOOK_SYS_LINK);
 	return 0;
@@ -617,9 +677,10 @@ static __always_inline int link_exit(long ret)
 SYS_ENTER(link) { save_path_call(AT_FDCWD, ARG(1), ARG(0), 0, 0); return 0; }
 SYS_ENTER(linkat)
 {
-	struct call c = {.dirfd = ARG(2), .dirfd2 = ARG(0), .fd = -1, .path = (void *)ARG(3), .path2 = (void *)ARG(1)};
+	struct call *c = new_call(ARG(2), ARG(0), -1, ARG(3), ARG(1), 0, 0);
 
-	save_call(&c);
+	if (c)
+		save_call(c);
 	return 0;
 }
 SYS_EXIT(link) { return link_exit(RET); }
@@ -629,11 +690,10 @@ SYS_EXIT(linkat) { return link_exit(RET); }
 
 static __always_inline void attr_enter(struct call *c)
 {
-	struct lookup l;
 	struct target t;
 	struct inode *inode;
 
-	if (resolve_call(c, &t, &l)) {
+	if (resolve_call(c, &t)) {
 		inode = READ_VIA(t.dentry, d_inode);
 		c->found = 1;
 		c->mode = t.mode;
@@ -644,14 +704,16 @@ static __always_inline void attr_enter(struct call *c)
 }
 
 /* attr_exit resolves the file of a successful call and decides; 0 when there is nothing to report. */
-static __always_inline int attr_exit(long ret, struct call *c, struct target *t, struct lookup *l, enum hook hook)
+static __always_inline struct call *attr_exit(long ret, struct target *t, enum hook hook)
 {
-	if (!take_call(c))
+	struct call *c = take_call();
+
+	if (!c)
 		return 0;
 	count(hook, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	if (!resolve_call(c, t, l)) {
+	if (!resolve_call(c, t)) {
 		count(hook, COUNTER_ERROR);
 		return 0;
 	}
@@ -659,33 +721,34 @@ static __always_inline int attr_exit(long ret, struct call *c, struct target *t,
 		count(hook, COUNTER_IGNORED);
 		return 0;
 	}
-	return 1;
+	return c;
 }
 
 static __always_inline void chmod_enter(__s32 dirfd, __u64 path, __s32 fd, __u32 mode)
 {
-	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = fd, .path = (void *)path, .arg = mode};
+	struct call *c = new_call(dirfd, AT_FDCWD, fd, path, 0, mode, 0);
 
-	attr_enter(&c);
+	if (c)
+		attr_enter(c);
 }
 
 static __always_inline int chmod_exit(long ret)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
 	struct target t;
 	struct ext_mode *ext;
 	struct scratch *s;
 	__u32 off;
 
-	if (!attr_exit(ret, &c, &t, &l, HOOK_SYS_CHMOD))
+	c = attr_exit(ret, &t, HOOK_SYS_CHMOD);
+	if (!c)
 		return 0;
 	s = begin_record(&t, KIND_PERMISSION, sizeof(*ext), &off);
 	if (!s)
 		return 0;
 	ext = EXT(s, struct ext_mode);
-	ext->mode = c.arg;
-	ext->old_mode = c.found ? c.mode : 0;
+	ext->mode = c->arg;
+	ext->old_mode = c->found ? c->mode : 0;
 	end_record(s, &t, off, HOOK_SYS_CHMOD);
 	return 0;
 }
@@ -701,30 +764,31 @@ SYS_EXIT(fchmod) { return chmod_exit(RET); }
 
 static __always_inline void chown_enter(__s32 dirfd, __u64 path, __s32 fd, __u32 uid, __u32 gid)
 {
-	struct call c = {.dirfd = dirfd, .dirfd2 = AT_FDCWD, .fd = fd, .path = (void *)path, .arg = uid, .arg2 = gid};
+	struct call *c = new_call(dirfd, AT_FDCWD, fd, path, 0, uid, gid);
 
-	attr_enter(&c);
+	if (c)
+		attr_enter(c);
 }
 
 static __always_inline int chown_exit(long ret)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
 	struct target t;
 	struct ext_owner *ext;
 	struct scratch *s;
 	__u32 off;
 
-	if (!attr_exit(ret, &c, &t, &l, HOOK_SYS_CHOWN))
+	c = attr_exit(ret, &t, HOOK_SYS_CHOWN);
+	if (!c)
 		return 0;
 	s = begin_record(&t, KIND_OWNERSHIP, sizeof(*ext), &off);
 	if (!s)
 		return 0;
 	ext = EXT(s, struct ext_owner);
-	ext->uid = c.arg;
-	ext->gid = c.arg2;
-	ext->old_uid = c.found ? c.uid : (__u32)-1;
-	ext->old_gid = c.found ? c.gid : (__u32)-1;
+	ext->uid = c->arg;
+	ext->gid = c->arg2;
+	ext->old_uid = c->found ? c->uid : (__u32)-1;
+	ext->old_gid = c->found ? c->gid : (__u32)-1;
 	end_record(s, &t, off, HOOK_SYS_CHOWN);
 	return 0;
 }
@@ -752,22 +816,22 @@ static __always_inline int is_acl_uname(const char *name)
 
 static __always_inline int xattr_exit(long ret, __u8 kind, enum hook hook)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
 	struct target t;
 	struct scratch *s;
 	struct event_hdr *h;
 	__u32 off;
 
-	if (!attr_exit(ret, &c, &t, &l, hook))
+	c = attr_exit(ret, &t, hook);
+	if (!c)
 		return 0;
-	if (kind == KIND_XATTR_SET && is_acl_uname(c.path2))
+	if (kind == KIND_XATTR_SET && is_acl_uname(c->path2))
 		kind = KIND_ACL_SET;
 	s = begin_record(&t, kind, 0, &off);
 	if (!s)
 		return 0;
 	h = (void *)s->buf;
-	h->name2_len = append_ustr(s, off, c.path2);
+	h->name2_len = append_ustr(s, off, c->path2);
 	off += h->name2_len;
 	end_record(s, &t, off, hook);
 	return 0;
@@ -790,25 +854,25 @@ SYS_EXIT(fremovexattr) { return xattr_exit(RET, KIND_XATTR_REMOVE, HOOK_SYS_REMO
 
 static __always_inline int mount_exit(long ret, __u8 kind, __u8 flags, enum hook hook)
 {
-	struct call c;
-	struct lookup l;
+	struct call *c;
 	struct target t;
 	struct ext_mount *ext;
 	struct scratch *s;
 	__u32 off;
 
-	if (!attr_exit(ret, &c, &t, &l, hook))
+	c = attr_exit(ret, &t, hook);
+	if (!c)
 		return 0;
 	t.flags |= flags;
 	s = begin_record(&t, kind, sizeof(*ext), &off);
 	if (!s)
 		return 0;
 	ext = EXT(s, struct ext_mount);
-	ext->flags = c.arg;
-	if (c.path2) {
+	ext->flags = c->arg;
+	if (c->path2) {
 		struct event_hdr *h = (void *)s->buf;
 
-		h->name2_len = append_ustr(s, off, c.path2);
+		h->name2_len = append_ustr(s, off, c->path2);
 		off += h->name2_len;
 	}
 	end_record(s, &t, off, hook);

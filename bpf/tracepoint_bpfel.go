@@ -16,10 +16,12 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tracepointMapCallScratch         = "call_scratch"
 	tracepointMapCalls               = "calls"
 	tracepointMapCounters            = "counters"
 	tracepointMapEvents              = "events"
 	tracepointMapLookupScratch       = "lookup_scratch"
+	tracepointMapLookupState         = "lookup_state"
 	tracepointMapPathScratch         = "path_scratch"
 	tracepointMapPrefixes            = "prefixes"
 	tracepointMapRecentMoves         = "recent_moves"
@@ -239,10 +241,12 @@ type tracepointProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracepointMapSpecs struct {
+	CallScratch   *ebpf.MapSpec `ebpf:"call_scratch"`
 	Calls         *ebpf.MapSpec `ebpf:"calls"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	LookupScratch *ebpf.MapSpec `ebpf:"lookup_scratch"`
+	LookupState   *ebpf.MapSpec `ebpf:"lookup_state"`
 	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
 	Prefixes      *ebpf.MapSpec `ebpf:"prefixes"`
 	RecentMoves   *ebpf.MapSpec `ebpf:"recent_moves"`
@@ -298,10 +302,12 @@ func (o *tracepointObjects) Close() error {
 //
 // It can be passed to loadTracepointObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracepointMaps struct {
+	CallScratch   *ebpf.Map `ebpf:"call_scratch"`
 	Calls         *ebpf.Map `ebpf:"calls"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	Events        *ebpf.Map `ebpf:"events"`
 	LookupScratch *ebpf.Map `ebpf:"lookup_scratch"`
+	LookupState   *ebpf.Map `ebpf:"lookup_state"`
 	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
 	Prefixes      *ebpf.Map `ebpf:"prefixes"`
 	RecentMoves   *ebpf.Map `ebpf:"recent_moves"`
@@ -315,10 +321,12 @@ type tracepointMaps struct {
 
 func (m *tracepointMaps) Close() error {
 	return _TracepointClose(
+		m.CallScratch,
 		m.Calls,
 		m.Counters,
 		m.Events,
 		m.LookupScratch,
+		m.LookupState,
 		m.PathScratch,
 		m.Prefixes,
 		m.RecentMoves,

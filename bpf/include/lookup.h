@@ -41,7 +41,28 @@ struct lookup {
 	__u32 name_len;
 	__u8 status;
 	__u8 done;
+	/* finding the next component: skip slashes, read the name, skip the slashes after it */
+	__u32 scan_pos;   /* the byte looked at */
+	__u32 scan_start; /* the component's first byte */
+	__u32 scan_end;   /* one past its last byte */
+	__u8 scan_phase;  /* 0: before the name, 1: in it, 2: after it */
 };
+
+/* The walk's state lives here, not on the stack: older verifiers allow 512 bytes for a handler and all the
+ * callbacks below it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lookup);
+} lookup_state SEC(".maps");
+
+static __always_inline struct lookup *walk_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lookup_state, &zero);
+}
 
 /* child_scan is the state of scanning one directory's children for a name. */
 struct child_scan {
@@ -50,25 +71,25 @@ struct child_scan {
 	struct dentry *found;
 	__u32 off;     /* the name in lookup_scratch.path */
 	__u32 len;
-	__u8 mismatch; /* set by name_byte */
 };
 
-/* name_byte compares byte i of the candidate name in cand with the wanted one in path. */
-static long name_byte(__u32 i, void *ctx)
+/* names_equal compares the candidate name in cand with path[off, off+len), a word at a time. */
+static __always_inline int names_equal(struct lookup_scratch *ls, __u32 off, __u32 len)
 {
-	struct child_scan *cs = ctx;
-	struct lookup_scratch *ls;
+	for (int w = 0; w < (NAME_MAX_LEN + 1) / 8; w++) {
+		__u32 k = w * 8;
+		__u64 a, b, mask = ~0ULL;
 
-	if (i >= cs->len)
-		return 1;
-	ls = lookup_buf();
-	if (!ls)
-		return 1;
-	if (ls->cand[BOUND(i, NAME_MASK)] != ls->path[BOUND(cs->off + i, PATH_MASK)]) {
-		cs->mismatch = 1;
-		return 1;
+		if (k >= len)
+			break;
+		__builtin_memcpy(&a, &ls->cand[BOUND(k, NAME_MASK)], sizeof(a));
+		__builtin_memcpy(&b, &ls->path[BOUND(off + k, PATH_MASK)], sizeof(b));
+		if (len - k < 8)
+			mask = (1ULL << ((len - k) * 8)) - 1;
+		if ((a ^ b) & mask)
+			return 0;
 	}
-	return 0;
+	return 1;
 }
 
 static __always_inline struct dentry *child_of_node(void *node)
@@ -91,22 +112,18 @@ static long child_step(__u32 i, void *ctx)
 	struct child_scan *cs = ctx;
 	struct lookup_scratch *ls;
 	struct dentry *child;
-	struct qstr q;
 
 	if (!cs->node)
 		return 1;
 	child = child_of_node(cs->node);
 	cs->node = next_node(cs, cs->node);
-	q = BPF_CORE_READ(child, d_name);
-	if (q.len != cs->len || !BPF_CORE_READ(child, d_inode))
+	if (BPF_CORE_READ(child, d_name.len) != cs->len || !BPF_CORE_READ(child, d_inode))
 		return 0;
 	ls = lookup_buf();
 	if (!ls)
 		return 1;
-	bpf_probe_read_kernel(ls->cand, BOUND(q.len, NAME_MASK), q.name);
-	cs->mismatch = 0;
-	bpf_loop(NAME_MAX_LEN, name_byte, cs, 0);
-	if (cs->mismatch)
+	bpf_probe_read_kernel(ls->cand, BOUND(cs->len, NAME_MASK), BPF_CORE_READ(child, d_name.name));
+	if (!names_equal(ls, cs->off, cs->len))
 		return 0;
 	cs->found = child;
 	return 1;
@@ -189,70 +206,66 @@ static __always_inline void go_up(struct lookup *l)
 	l->parent = BPF_CORE_READ(d, d_parent);
 }
 
-/* scan is the state of finding the next component of the path: skip slashes, read the name, skip the
- * slashes after it. */
-struct scan {
-	__u32 pos;   /* the byte looked at */
-	__u32 len;   /* bytes of the path */
-	__u32 start; /* the component's first byte */
-	__u32 end;   /* one past its last byte */
-	__u8 phase;  /* 0: before the name, 1: in it, 2: after it */
-};
-
+/* scan_step looks at one byte of the path for the next component. Its state is in lookup_state, not in the
+ * loop's context: verifiers before 6.7 check a callback for its first call only, and would take the phase's
+ * starting value for the only one, dropping the other branches as dead. */
 static long scan_step(__u32 i, void *ctx)
 {
-	struct scan *sc = ctx;
+	struct lookup *l = walk_state();
 	struct lookup_scratch *ls = lookup_buf();
 	char c;
 
-	if (!ls || sc->pos >= sc->len)
+	if (!l || !ls || l->scan_pos >= l->len)
 		return 1;
-	c = ls->path[BOUND(sc->pos, PATH_MASK)];
-	if (sc->phase == 0 && c != '/') {
-		sc->phase = 1;
-		sc->start = sc->pos;
-	} else if (sc->phase == 1 && c == '/') {
-		sc->phase = 2;
-		sc->end = sc->pos;
-	} else if (sc->phase == 2 && c != '/') {
+	c = ls->path[BOUND(l->scan_pos, PATH_MASK)];
+	if (l->scan_phase == 0 && c != '/') {
+		l->scan_phase = 1;
+		l->scan_start = l->scan_pos;
+	} else if (l->scan_phase == 1 && c == '/') {
+		l->scan_phase = 2;
+		l->scan_end = l->scan_pos;
+	} else if (l->scan_phase == 2 && c != '/') {
 		return 1;
 	}
-	sc->pos++;
+	l->scan_pos++;
 	return 0;
 }
 
 /* component_step resolves one component of the path; it returns 1 when the walk is over. */
 static long component_step(__u32 i, void *ctx)
 {
-	struct lookup *l = ctx;
+	struct lookup *l = walk_state();
 	struct lookup_scratch *ls = lookup_buf();
-	struct scan sc = {.pos = l->pos, .len = l->len};
 	struct dentry *child;
 	__u32 start;
 
-	if (!ls)
+	if (!ls || !l)
 		return 1;
-	bpf_loop(NAME_MAX_LEN + 2 * MAX_SLASHES, scan_step, &sc, 0);
-	if (sc.phase == 0) { /* only slashes were left: the last component was the previous one */
+	l->scan_pos = l->pos;
+	l->scan_phase = 0;
+	l->scan_start = 0;
+	l->scan_end = 0;
+	bpf_loop(NAME_MAX_LEN + 2 * MAX_SLASHES, scan_step, &i, 0);
+	if (l->scan_phase == 0) { /* only slashes were left: the last component was the previous one */
 		l->done = 1;
 		return 1;
 	}
-	if (sc.phase == 1) {
-		if (sc.pos < sc.len) { /* longer than a name can be */
+	if (l->scan_phase == 1) {
+		if (l->scan_pos < l->len) { /* longer than a name can be */
 			l->status = LOOKUP_FAILED;
 			return 1;
 		}
-		sc.end = sc.pos;
+		l->scan_end = l->scan_pos;
 	}
-	start = sc.start;
-	l->pos = sc.pos;
+	start = l->scan_start;
+	l->pos = l->scan_pos;
 	l->name_off = start;
-	l->name_len = sc.end - start;
+	l->name_len = l->scan_end - start;
 	if (l->name_len > NAME_MAX_LEN) {
 		l->status = LOOKUP_FAILED;
 		return 1;
 	}
-	if (sc.pos >= sc.len) { /* the last component: stop before it, the caller decides */
+	if (l->scan_pos >= l->len) { /* the last component: stop before it, the caller decides */
 		l->done = 1;
 		return 1;
 	}
@@ -320,7 +333,7 @@ static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char 
 		l->mnt = BPF_CORE_READ(f, f_path.mnt);
 	}
 	l->status = LOOKUP_FOUND;
-	bpf_loop(LOOKUP_MAX_COMPONENTS, component_step, l, 0);
+	bpf_loop(LOOKUP_MAX_COMPONENTS, component_step, &dirfd, 0); /* the state is in lookup_state */
 	if (l->status != LOOKUP_FOUND || !l->done || !l->name_len) {
 		if (l->status == LOOKUP_FOUND)
 			l->status = LOOKUP_FAILED;
@@ -331,18 +344,22 @@ static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char 
 		l->status = LOOKUP_MISSING_LAST;
 }
 
-__noinline int lookup_path_global(struct lookup *out, int dirfd, __u64 upath_addr)
+__noinline int lookup_path_global(int dirfd, __u64 upath_addr)
 {
-	struct lookup w = {.status = LOOKUP_FAILED}; /* bpf_loop wants its context on this stack */
+	struct lookup *l = walk_state();
 
-	if (!out)
+	if (!l)
 		return 0;
-	lookup_walk(&w, dirfd, (const char *)upath_addr);
-	*out = w;
+	__builtin_memset(l, 0, sizeof(*l));
+	l->status = LOOKUP_FAILED;
+	lookup_walk(l, dirfd, (const char *)upath_addr);
 	return 0;
 }
 
-static __always_inline void lookup_path(struct lookup *l, int dirfd, const char *upath)
+/* lookup_path resolves upath relative to dirfd; the result, in this CPU's lookup_state, is valid until the
+ * next lookup (0 only if the state cannot be had). */
+static __always_inline struct lookup *lookup_path(int dirfd, const char *upath)
 {
-	lookup_path_global(l, dirfd, (__u64)upath);
+	lookup_path_global(dirfd, (__u64)upath);
+	return walk_state();
 }

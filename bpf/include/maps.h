@@ -41,7 +41,7 @@ struct {
 /* A path argument copied from user memory, and a candidate dentry name to compare with (tracepoint set). */
 struct lookup_scratch {
 	char path[PATH_MASK + 1 + NAME_MAX_LEN + 1];
-	char cand[NAME_MAX_LEN + 1];
+	char cand[NAME_MAX_LEN + 1 + 8]; /* + 8: names are compared a word at a time */
 };
 
 struct {

@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -20,14 +22,32 @@ func TestLSM(t *testing.T) {
 	}
 	bin := BuildTestBinary(t, probesPackage)
 	for _, series := range Series() {
-		t.Run(series, func(t *testing.T) {
-			t.Parallel()
-			k := ensureKernel(t, series)
-			Run(t, k, Options{
-				Binary: bin,
-				Args:   []string{"-test.v", "-test.count=1"},
-				Env:    []string{"FACTSTREAM_REQUIRE_LSM=1"},
+		for _, set := range probeSets() {
+			t.Run(series+"/"+set, func(t *testing.T) {
+				t.Parallel()
+				k := ensureKernel(t, series)
+				Run(t, k, Options{
+					Binary: bin,
+					Args:   append([]string{"-test.v", "-test.count=1", "-test.short"}, runFilter()...),
+					Env:    []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=" + set},
+				})
 			})
-		})
+		}
 	}
+}
+
+// probeSets are the probe sets the bpf tests run under in each kernel: FACTSTREAM_VM_SETS, default both.
+func probeSets() []string {
+	if s := os.Getenv("FACTSTREAM_VM_SETS"); s != "" {
+		return strings.Split(s, ",")
+	}
+	return []string{"lsm", "tracepoint"}
+}
+
+// runFilter passes FACTSTREAM_VM_RUN on as -test.run, to run some of the tests in the VM while working.
+func runFilter() []string {
+	if re := os.Getenv("FACTSTREAM_VM_RUN"); re != "" {
+		return []string{"-test.run=" + re}
+	}
+	return nil
 }
