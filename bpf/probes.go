@@ -71,12 +71,12 @@ func (o *Options) setDefaults() error {
 
 // Probes are loaded and attached probes. Create with Load; Close when done.
 type Probes struct {
-	set    ProbeSet
-	why    string
+	set      ProbeSet
+	why      string
 	coll     *ebpf.Collection
 	links    []link.Link
 	attachTo map[string]string // program name → attach point, for the programs that are attached
-	reader *ringbuf.Reader
+	reader   *ringbuf.Reader
 
 	mu       sync.Mutex // guards prefixes and the prefix_count variable
 	prefixes map[string]struct{}

@@ -50,6 +50,8 @@ type viewConfig struct {
 	maxHeld    int   // events held at most
 	patterns   *Patterns
 	procLimits ProcLimits
+	allDevs    bool  // read every filesystem of the host, whatever its partition (forensic replay)
+	until      int64 // when not 0, events after this time (unix ns) are not applied (forensic replay)
 }
 
 // viewStats counts what hostViews did, for metrics; shared by the views of a partition.
@@ -124,7 +126,7 @@ func (v *hostView) receive(m rawMsg) {
 	v.received = m.seq
 	v.lastTS = max(v.lastTS, m.ts)
 	part, host, dev, ok := parseRawSubject(m.subject)
-	mine := ok && host == v.host && dev != 0 && part == v.cfg.partition
+	mine := ok && host == v.host && dev != 0 && (part == v.cfg.partition || v.cfg.allDevs)
 	switch {
 	case !ok || host != v.host:
 		v.deadLetter(m, "subject is not fact.raw.<partition>.<host>.<dev> of this host", false)
@@ -171,6 +173,7 @@ func (v *hostView) read(m rawMsg, dev uint64, mine bool) {
 	for i := range b.Events {
 		ev := &b.Events[i]
 		switch {
+		case v.cfg.until != 0 && ev.Time > v.cfg.until:
 		case ev.Kind.Process():
 			v.procs.Apply(b.BootID, ev)
 		case dev == 0:
@@ -313,7 +316,7 @@ func (v *hostView) apply(it *item, live bool) {
 	}
 	for i := range b.Events {
 		ev := &b.Events[i]
-		if ev.Kind.Process() {
+		if ev.Kind.Process() || (v.cfg.until != 0 && ev.Time > v.cfg.until) {
 			continue
 		}
 		c := v.idx.Apply(v.host, ev)
