@@ -20,7 +20,7 @@ import (
 // and an owner with an older epoch cannot claim.
 func TestFencing(t *testing.T) {
 	ctx := context.Background()
-	s := natsservertest.RunServer(t)
+	s := runServer(t)
 	js, _ := jetstream.New(natsservertest.Connect(t, s))
 	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
 	act, err := js.Stream(ctx, schemas.ActivityStream)
@@ -56,7 +56,7 @@ func TestFencing(t *testing.T) {
 // the sensor to rescan, counts it all, and keeps going.
 func TestFaultsOverNATS(t *testing.T) {
 	ctx := context.Background()
-	s := natsservertest.RunServer(t)
+	s := runServer(t)
 	nc := natsservertest.Connect(t, s)
 	js, _ := jetstream.New(nc)
 	createRawStream(t, js, schemas.DefaultPartitions)

@@ -241,7 +241,7 @@ func TestWorkersFailover(t *testing.T) {
 	}
 	start := time.Now()
 	ctx := context.Background()
-	s := natsservertest.RunServer(t)
+	s := runServer(t)
 	nc := natsservertest.Connect(t, s)
 	js, _ := jetstream.New(nc)
 	createRawStream(t, js, schemas.DefaultPartitions)

@@ -2,8 +2,13 @@ package pipeline
 
 import (
 	"bytes"
+	"os"
 	"strconv"
+	"testing"
+	"time"
 
+	"github.com/factstream/factstream/internal/natsserver"
+	"github.com/factstream/factstream/internal/natsserver/natsservertest"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -158,4 +163,24 @@ func ptrTB(tb interface {
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// runServer starts a JetStream server for a test. Its store is removed with retries: nats-server's
+// atomic-batch stores of a file stream may still be flushing for a moment after shutdown.
+func runServer(t testing.TB) *natsserver.Server {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "factstream-pipeline-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if err := os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("cannot remove %s", dir)
+	})
+	return natsservertest.RunServerWith(t, natsserver.Config{StoreDir: dir, Port: natsserver.RandomPort})
 }
