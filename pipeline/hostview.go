@@ -52,6 +52,7 @@ type viewConfig struct {
 	procLimits ProcLimits
 	allDevs    bool  // read every filesystem of the host, whatever its partition (forensic replay)
 	until      int64 // when not 0, events after this time (unix ns) are not applied (forensic replay)
+	noOutput   bool  // only rebuild the projections, enrich nothing (forensic replay)
 }
 
 // viewStats counts what hostViews did, for metrics; shared by the views of a partition.
@@ -323,7 +324,7 @@ func (v *hostView) apply(it *item, live bool) {
 		switch {
 		case ev.Kind == schemas.KindLoss:
 			v.lossGap(it, ev, live)
-		case ev.Kind.File() && live:
+		case ev.Kind.File() && live && !v.cfg.noOutput:
 			Enrich(v.host, b.BootID, ev, c, v.procs, v.cfg.patterns, emit)
 		}
 	}

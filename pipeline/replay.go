@@ -191,7 +191,7 @@ func replayHost(ctx context.Context, js jetstream.JetStream, opts ReplayOptions,
 	}
 	lateness := orDefault(opts.Lateness, DefaultLateness)
 	cfg := &viewConfig{partition: -1, allDevs: true, lateness: int64(lateness), maxHeld: DefaultMaxHeld,
-		patterns: opts.Patterns, procLimits: opts.Procs}
+		patterns: opts.Patterns, procLimits: opts.Procs, noOutput: out == discard{}}
 	var stop int64 // stream time after which nothing of the period can come
 	if !opts.Until.IsZero() {
 		cfg.until = opts.Until.UnixNano()
@@ -202,20 +202,26 @@ func replayHost(ctx context.Context, js jetstream.JetStream, opts ReplayOptions,
 	if err != nil {
 		return nil, fmt.Errorf("replaying %s: %w", opts.Host, err)
 	}
-	if err := readHost(ctx, raw, opts, stop, v); err != nil {
+	if err := readHost(ctx, raw, opts, 1, stop, v); err != nil {
 		return nil, err
 	}
 	v.release(true)
+	v.pool, v.queue = nil, nil // what a replay reads with is not part of the state
 	return &HostState{view: v, Covers: v.received}, nil
 }
 
-// readHost feeds the host's messages to v until a bound or the end of the stream.
-func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, stop int64, v *hostView) error {
-	cons, err := raw.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(opts.Host)}})
+// readHost feeds the host's messages from stream sequence from to v until a bound or the end of the
+// stream.
+func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, from uint64, stop int64, v *hostView) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(opts.Host)}}
+	if from > 1 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
+	cons, err := raw.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("replaying %s: %w", opts.Host, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	iter, err := cons.Messages(jetstream.PullMaxBytes(8<<20))
 	if err != nil {
 		return fmt.Errorf("replaying %s: %w", opts.Host, err)
 	}

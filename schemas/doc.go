@@ -7,6 +7,9 @@
 // out per Kind. DecodeBatch never panics on bad input: it returns a *DecodeError wrapping
 // ErrUnknownVersion, ErrUnknownKind or ErrMalformed.
 //
+// Enriched events (Activity) travel in an ActivityBatch (EncodeActivityBatch, DecodeActivityBatch), and
+// have a stable JSON form, one object per line (AppendActivityJSON); README.md documents both.
+//
 // Its types are plain values; encoders and decoders hold no shared state and are safe for concurrent use
 // on distinct values. A Batch being decoded into must not be used by another goroutine.
 package schemas
