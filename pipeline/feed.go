@@ -48,7 +48,7 @@ func startFeed(ctx context.Context, raw jetstream.Stream, host string, from uint
 	if err != nil {
 		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxBytes(8<<20))
+	iter, err := cons.Messages(jetstream.PullMaxBytes(8 << 20))
 	if err != nil {
 		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
 	}

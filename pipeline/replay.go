@@ -221,7 +221,7 @@ func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, fro
 	if err != nil {
 		return fmt.Errorf("replaying %s: %w", opts.Host, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxBytes(8<<20))
+	iter, err := cons.Messages(jetstream.PullMaxBytes(8 << 20))
 	if err != nil {
 		return fmt.Errorf("replaying %s: %w", opts.Host, err)
 	}
