@@ -164,3 +164,65 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return -1
 }
+
+// TestTailLost: when FACT_RAW no longer holds what a partition's snapshot needs, the worker taking the
+// partition says so, reports a gap, asks for a rescan, and goes on from what the stream has.
+func TestTailLost(t *testing.T) {
+	ctx := context.Background()
+	s := runServer(t)
+	nc := natsservertest.Connect(t, s)
+	js, _ := jetstream.New(nc)
+	raw := createRawStream(t, js, schemas.DefaultPartitions)
+	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
+	sim := newSensorSim("node-1", schemas.DefaultPartitions)
+	session(sim, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
+	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	publish(t, js, toPub(sim))
+	sent := len(sim.msgs)
+
+	out := readActivity(t, js)
+	w := startWorker(t, testConfig(t, nc, "w"))
+	obs, err := js.ObjectStore(ctx, schemas.SnapshotBucket)
+	ptrTB(t, err)
+	waitFor(t, 10*time.Second, "a snapshot", func() bool {
+		_, err := obs.GetInfo(ctx, snapshotName(PartitionOf("node-1", testDev, schemas.DefaultPartitions)))
+		return err == nil
+	})
+	ptrTB(t, w.r.Close())
+
+	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	publish(t, js, toPub(sim)[sent:])
+	ptrTB(t, raw.Purge(ctx, jetstream.WithPurgeSequence(uint64(sent+2)))) // retention took the tail's start
+
+	var rescans []schemas.RescanRequest
+	var mu sync.Mutex
+	sub, err := nc.Subscribe(schemas.ControlSubject("node-1", schemas.VerbRescan), func(m *nats.Msg) {
+		var r schemas.RescanRequest
+		_ = json.Unmarshal(m.Data, &r)
+		mu.Lock()
+		rescans = append(rescans, r)
+		mu.Unlock()
+	})
+	ptrTB(t, err)
+	defer sub.Unsubscribe()
+	reg := prometheus.NewRegistry()
+	cfg := testConfig(t, nc, "w2")
+	cfg.Registry = reg
+	w2 := startWorker(t, cfg)
+	waitFor(t, 10*time.Second, "a gap for the lost tail and a rescan", func() bool {
+		lines, _ := snapshotLog(out)
+		mu.Lock()
+		defer mu.Unlock()
+		for l := range lines {
+			if strings.Contains(l, "raw stream no longer holds sequences") {
+				return len(rescans) == 1
+			}
+		}
+		return false
+	})
+	ptrTB(t, w2.r.Close())
+	if got := gathered(t, reg, "factstream_resolver_tail_lost_total"); got != 1 {
+		t.Fatalf("tail_lost_total = %v", got)
+	}
+}
