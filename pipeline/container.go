@@ -2,11 +2,23 @@ package pipeline
 
 import "bytes"
 
-// containerPrefixes are the cgroup v2 scope names of container runtimes under systemd:
-// docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope. The conmon scopes
-// of cri-o and podman (crio-conmon-<id>.scope, libpod-conmon-<id>.scope) hold the monitor, not the
-// container, and do not match because their id is not 64 hex digits.
-var containerPrefixes = []string{"docker-", "cri-containerd-", "crio-", "libpod-"}
+// scopePrefix returns the container runtime prefix of a systemd scope name: docker-<id>.scope,
+// cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope. The conmon scopes of cri-o and podman
+// (crio-conmon-<id>.scope, libpod-conmon-<id>.scope) hold the monitor, not the container, and do not
+// match because what follows the prefix is not 64 hex digits.
+func scopePrefix(i int) string {
+	switch i {
+	case 0:
+		return "docker-"
+	case 1:
+		return "cri-containerd-"
+	case 2:
+		return "crio-"
+	case 3:
+		return "libpod-"
+	}
+	return ""
+}
 
 // ContainerID returns the id of the container a cgroup path belongs to, or "" when it is not a
 // container's. It knows the systemd scope names of docker, containerd (CRI), cri-o and podman, and the
@@ -32,8 +44,8 @@ func componentID(comp []byte) string {
 	if !ok {
 		return ""
 	}
-	for _, p := range containerPrefixes {
-		if id, ok := bytes.CutPrefix(s, []byte(p)); ok && isContainerID(id) {
+	for i := 0; scopePrefix(i) != ""; i++ {
+		if id, ok := bytes.CutPrefix(s, []byte(scopePrefix(i))); ok && isContainerID(id) {
 			return string(id)
 		}
 	}

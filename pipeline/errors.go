@@ -16,6 +16,8 @@ var (
 	ErrFenced = errors.New("fenced: partition taken over")
 	// ErrClosed means the Resolver was closed.
 	ErrClosed = errors.New("resolver closed")
+	// ErrRunning means Run was called on a Resolver that runs already.
+	ErrRunning = errors.New("resolver already running")
 	// ErrNoRawStream means FACT_RAW does not exist (no sensor has provisioned it yet).
 	ErrNoRawStream = errors.New("raw stream missing")
 )

@@ -14,7 +14,7 @@ func TestLayering(t *testing.T) {
 		"github.com/factstream/factstream/sensor",
 		"github.com/factstream/factstream/bpf",
 	}
-	for _, dir := range []string{".", "../schemas"} {
+	for _, dir := range []string{".", "./lease", "../schemas"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -174,7 +174,11 @@ func New(cfg Config) (*Resolver, error) {
 // ctx ends (its leases are then left to expire, as after a crash) or Close is called (they are released).
 func (r *Resolver) Run(ctx context.Context) error {
 	r.mu.Lock()
-	if r.closed || r.running {
+	switch {
+	case r.running:
+		r.mu.Unlock()
+		return ErrRunning
+	case r.closed:
 		r.mu.Unlock()
 		return ErrClosed
 	}

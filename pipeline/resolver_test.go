@@ -301,9 +301,24 @@ func TestWorkersFailover(t *testing.T) {
 	}
 	gaps := 0
 	for line := range one {
-		if strings.Contains(line, `"type":"gap"`) {
+		switch {
+		case strings.Contains(line, `"type":"gap"`):
 			gaps++
+		case !strings.Contains(line, `"exe":"/usr/bin/`) || !strings.Contains(line, `"exe":"/usr/bin/bash"`):
+			// Every file event comes from a command of the shell: its process events, stored in the
+			// partition of (host, 0), must have reached the partition of the file.
+			t.Errorf("not enriched with its process and lineage: %s", line)
 		}
+	}
+	apart := 0
+	for h := range 6 {
+		host := fmt.Sprintf("node-%d", h)
+		if p := PartitionOf(host, 0, schemas.DefaultPartitions); p != PartitionOf(host, 0x800+uint64(h), schemas.DefaultPartitions) {
+			apart++
+		}
+	}
+	if apart == 0 {
+		t.Fatal("no host has its process events in another partition than its files: the test proves nothing")
 	}
 	if gaps == 0 || dead1 == 0 {
 		t.Fatalf("the stream's faults left no trace: %d gaps, %d dead letters", gaps, dead1)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/factstream/factstream/pipeline/lease"
@@ -321,18 +322,28 @@ func (p *runner) maybeSnapshot(ctx context.Context) {
 		return
 	}
 	p.snapEvents, p.lastSnap = 0, time.Now()
+	meta := jetstream.ObjectMeta{Name: snapshotName(p.lease.Partition), Description: p.covers()}
 	done := make(chan struct{})
 	p.snapDone = done
 	go func() {
 		defer close(done)
-		p.upload(ctx, buf.Bytes())
+		p.upload(ctx, meta, buf.Bytes())
 	}()
 }
 
+// covers says, for operators, what a snapshot covers: per host, the last FACT_RAW sequence read.
+func (p *runner) covers() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "partition %d, epoch %d, worker %s; FACT_RAW read up to:", p.lease.Partition, p.lease.Epoch, p.r.cfg.WorkerID)
+	for _, host := range slices.Sorted(mapKeys(p.views)) {
+		fmt.Fprintf(&b, " %s=%d", host, p.views[host].received)
+	}
+	return b.String()
+}
+
 // upload stores a snapshot and drops the checkpoints it makes useless.
-func (p *runner) upload(ctx context.Context, data []byte) {
-	name := snapshotName(p.lease.Partition)
-	if _, err := p.r.snapshots.PutBytes(ctx, name, data); err != nil {
+func (p *runner) upload(ctx context.Context, meta jetstream.ObjectMeta, data []byte) {
+	if _, err := p.r.snapshots.Put(ctx, meta, bytes.NewReader(data)); err != nil {
 		p.log.Warn("cannot store a snapshot", zap.Error(err))
 		return
 	}
