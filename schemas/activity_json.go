@@ -55,7 +55,7 @@ func (w *jsonWriter) typeFields(a *Activity) {
 	case "rename":
 		w.key("old")
 		w.b = append(w.b, '{')
-			w.bytes("path", a.OldPath)
+		w.bytes("path", a.OldPath)
 		w.bytes("host_path", a.OldHostPath)
 		w.b = append(w.b, '}')
 		w.mode("mode", a.Mode)
@@ -177,7 +177,7 @@ func (w *jsonWriter) process(p *ActivityProcess) {
 			w.b = append(w.b, ',')
 		}
 		w.b = append(w.b, '{')
-			w.uint("pid", uint64(p.Lineage[i].Pid))
+		w.uint("pid", uint64(p.Lineage[i].Pid))
 		w.bytes("comm", p.Lineage[i].Comm)
 		w.bytes("exe", p.Lineage[i].Exe)
 		w.b = append(w.b, '}')
