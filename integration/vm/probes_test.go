@@ -22,7 +22,7 @@ func TestLSM(t *testing.T) {
 	}
 	bin := BuildTestBinary(t, probesPackage)
 	for _, series := range Series() {
-		for _, set := range probeSets() {
+		for _, set := range probeSets(series) {
 			t.Run(series+"/"+set, func(t *testing.T) {
 				t.Parallel()
 				k := ensureKernel(t, series)
@@ -36,10 +36,16 @@ func TestLSM(t *testing.T) {
 	}
 }
 
-// probeSets are the probe sets the bpf tests run under in each kernel: FACTSTREAM_VM_SETS, default both.
-func probeSets() []string {
+// probeSets are the probe sets the bpf tests run under in a kernel: FACTSTREAM_VM_SETS, by default the LSM
+// set everywhere and the tracepoint set on 6.12. On 6.1 the tracepoint set is known to soft-lock the kernel
+// once path prefixes are configured (TestMkdirPrefixOnly; see the README's kernel section), so it runs
+// there only when asked for.
+func probeSets(series string) []string {
 	if s := os.Getenv("FACTSTREAM_VM_SETS"); s != "" {
 		return strings.Split(s, ",")
+	}
+	if series == "6.1" {
+		return []string{"lsm"}
 	}
 	return []string{"lsm", "tracepoint"}
 }
