@@ -12,6 +12,7 @@ import (
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Benchmarks against an embedded JetStream server with file storage. The stream's size comes from
@@ -223,4 +224,84 @@ func connect(b *testing.B, s interface {
 	}
 	b.Cleanup(nc.Close)
 	return nc
+}
+
+// BenchmarkResolverFromStream measures one Resolver worker end to end: reading a host from FACT_RAW,
+// rebuilding its index, enriching every file event and publishing it to FACT_ACTIVITY in atomic commits.
+func BenchmarkResolverFromStream(b *testing.B) {
+	events, inodes := benchStreamSize(b)
+	js := benchServer(b)
+	nc := js.Conn()
+	ctx := context.Background()
+	l := &streamLoader{js: js}
+	l.scan(b, inodes)
+	work := events - inodes - 1
+	l.work(b, synthWorkload(inodes, 100_000), work)
+	l.done(b)
+	for b.Loop() {
+		b.StopTimer()
+		dropResolverState(b, js)
+		if err := EnsureStreams(ctx, js, StreamsConfig{}); err != nil {
+			b.Fatal(err)
+		}
+		act, err := js.Stream(ctx, schemas.ActivityStream)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		reg := prometheus.NewRegistry()
+		r, err := New(Config{Conn: nc, WorkerID: "bench", LeaseTTL: time.Second, Registry: reg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		if n := countActivities(b, act, work); n != work {
+			b.Fatalf("%d events published, want %d", n, work)
+		}
+		b.StopTimer()
+		if mfs, err := reg.Gather(); err == nil {
+			for _, mf := range mfs {
+				if mf.GetName() == "factstream_resolver_commit_seconds" {
+					h := mf.GetMetric()[0].GetHistogram()
+					b.Logf("%d commits, %.3fs in all", h.GetSampleCount(), h.GetSampleSum())
+				}
+			}
+		}
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(l.seq)*float64(b.N)/b.Elapsed().Seconds(), "raw-events/s")
+	b.ReportMetric(float64(work)*float64(b.N)/b.Elapsed().Seconds(), "published/s")
+}
+
+// countActivities reads FACT_ACTIVITY until want events have come.
+func countActivities(b *testing.B, act jetstream.Stream, want int) int {
+	cons, err := act.OrderedConsumer(context.Background(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{schemas.ActivityPrefix + ".>"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	iter, err := cons.Messages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer iter.Stop()
+	n := 0
+	for n < want {
+		m, err := iter.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err := schemas.DecodeActivityHeader(m.Data())
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += h.Events
+	}
+	return n
 }

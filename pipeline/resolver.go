@@ -20,7 +20,7 @@ import (
 
 // Defaults applied to zero fields of Config.
 const (
-	DefaultMaxEvents          = 4096
+	DefaultMaxEvents          = 8192
 	DefaultMaxBytes           = 256 << 10
 	DefaultMaxDelay           = 20 * time.Millisecond
 	DefaultCheckpointInterval = time.Second

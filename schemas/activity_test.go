@@ -298,3 +298,13 @@ func TestJSONString(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeActivityHeader(t *testing.T) {
+	h, err := DecodeActivityHeader(EncodeActivityBatch(nil, goldenActivity()))
+	if err != nil || h != (ActivityHeader{Host: "node-1", Type: "rename", Events: 2}) {
+		t.Fatalf("got %+v, %v", h, err)
+	}
+	if _, err := DecodeActivityHeader([]byte{0x94, 0x05, 0xa0, 0xa0, 0x90}); !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("version 5: %v", err)
+	}
+}
