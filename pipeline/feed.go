@@ -37,9 +37,9 @@ type feedMsg struct {
 // hostFilter is the FACT_RAW filter of every subject of host.
 func hostFilter(host string) string { return schemas.RawPrefix + ".*." + host + ".>" }
 
-// startFeed starts reading host's messages from stream sequence from (the first when 0) into out. Errors
-// go to errs; it stops when ctx ends or stop is called.
-func startFeed(ctx context.Context, raw jetstream.Stream, host string, from uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
+// startFeed starts reading host's messages from stream sequence from (the first when 0) into out, for a
+// view that has read up to received. Errors go to errs; it stops when ctx ends or stop is called.
+func startFeed(ctx context.Context, raw jetstream.Stream, host string, from, received uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(host)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if from > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
@@ -52,7 +52,14 @@ func startFeed(ctx context.Context, raw jetstream.Stream, host string, from uint
 	if err != nil {
 		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
 	}
-	f := &feed{host: host, iter: iter, done: make(chan struct{})}
+	f := &feed{host: host, iter: iter, done: make(chan struct{}), processed: received}
+	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 && received != 0 {
+		// Nothing to read: what the view holds (from a snapshot) may go once the stream stays quiet.
+		f.delivered.Store(received)
+		f.at.Store(time.Now().UnixNano())
+	} else {
+		f.pending = 1
+	}
 	go f.run(ctx, out, errs)
 	return f, nil
 }

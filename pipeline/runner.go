@@ -171,11 +171,10 @@ func (p *runner) startView(ctx context.Context, v *hostView, first uint64) error
 		v.release(false)
 		from = first
 	}
-	f, err := startFeed(ctx, p.raw, v.host, from, p.msgs, p.errs)
+	f, err := startFeed(ctx, p.raw, v.host, from, v.received, p.msgs, p.errs)
 	if err != nil {
 		return err
 	}
-	f.processed = v.received
 	p.feeds[v.host] = f
 	return nil
 }
