@@ -1,5 +1,6 @@
-// Command factstream is the single binary of factstream: `factstream sensor` runs the node agent. See
-// the shared DESIGN.md for the other subcommands to come (up, resolver, tail, replay).
+// Command factstream is the single binary of factstream: `factstream up` runs everything on one machine
+// (embedded NATS, sensor, resolver, live output), `factstream sensor` the node agent, `factstream
+// resolver` a resolver worker, `factstream tail` prints enriched events with filters.
 package main
 
 import (
@@ -33,6 +34,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newSensorCmd())
+	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd())
 	return root
 }

@@ -31,11 +31,11 @@ func (l *natsLink) Close() {
 // connectNATS starts the embedded server (file storage under the state directory, listening on
 // loopback for other clients, an in-process connection for the sensor) or connects to an external one.
 // An external server that cannot be reached yet is not an error: the connection keeps trying and the
-// sensor spools meanwhile.
-func connectNATS(ctx context.Context, cfg sensor.Config, log *zap.Logger) (*natsLink, error) {
+// sensor spools meanwhile. The embedded server logs to serverLog.
+func connectNATS(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Logger) (*natsLink, error) {
 	opts := append(publish.ConnOptions(), nats.Name("factstream-sensor-"+cfg.Host), connLogging(log))
 	if cfg.NATS.URL == "" {
-		return startEmbedded(ctx, cfg, log, opts)
+		return startEmbedded(ctx, cfg, log, serverLog, opts)
 	}
 	extra, err := authOptions(cfg.NATS)
 	if err != nil {
@@ -52,7 +52,7 @@ func connectNATS(ctx context.Context, cfg sensor.Config, log *zap.Logger) (*nats
 	return &natsLink{conn: nc}, nil
 }
 
-func startEmbedded(ctx context.Context, cfg sensor.Config, log *zap.Logger, opts []nats.Option) (*natsLink, error) {
+func startEmbedded(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Logger, opts []nats.Option) (*natsLink, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATS.Embedded.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("nats.embedded.listen: %w", err)
@@ -65,7 +65,7 @@ func startEmbedded(ctx context.Context, cfg sensor.Config, log *zap.Logger, opts
 	if store == "" {
 		store = filepath.Join(cfg.StateDir, "jetstream")
 	}
-	srv, err := natsserver.Start(ctx, natsserver.Config{StoreDir: store, Host: host, Port: port, Logger: log.Named("nats")})
+	srv, err := natsserver.Start(ctx, natsserver.Config{StoreDir: store, Host: host, Port: port, Logger: serverLog})
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded NATS server: %w", err)
 	}

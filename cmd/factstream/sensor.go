@@ -63,32 +63,67 @@ func runSensor(ctx context.Context, flags *sensor.Flags, readyFile string) error
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	probes, err := loadProbes(cfg.Probes, log)
+	st, err := startSensor(ctx, cfg, log, log.Named("nats"))
 	if err != nil {
 		return err
 	}
-	defer probes.Close()
-	link, err := connectNATS(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer link.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s, err := sensor.New(cfg, sensor.Deps{Probes: probes, Conn: link.conn, Registry: reg, Logger: log})
-	if err != nil {
-		return err
-	}
-	stopHTTP, err := serveHTTP(cfg.Metrics.Listen, s.Handler(), log)
-	if err != nil {
-		return err
-	}
-	defer stopHTTP()
-	go reloadOnHUP(ctx, s, flags, cfg, log)
+	defer st.Close()
+	go reloadOnHUP(ctx, st.sensor, flags, cfg, log)
 	if readyFile != "" {
-		go signalReady(ctx, s, readyFile, log)
+		go signalReady(ctx, st.sensor.Ready, readyFile, log)
 	}
-	return s.Run(ctx)
+	return st.sensor.Run(ctx)
+}
+
+// sensorStack is a sensor wired up and ready to Run: its probes, its NATS (and the embedded server),
+// its metrics registry and HTTP endpoints. `sensor` and `up` share it.
+type sensorStack struct {
+	probes   *bpf.Probes
+	link     *natsLink
+	reg      *prometheus.Registry
+	sensor   *sensor.Sensor
+	stopHTTP func()
+}
+
+// startSensor loads the probes, connects to NATS (starting the embedded server when cfg says so),
+// creates the sensor and serves its HTTP endpoints. On failure it closes what it opened. An embedded
+// server logs to serverLog.
+func startSensor(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Logger) (_ *sensorStack, err error) {
+	st := &sensorStack{stopHTTP: func() {}}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	if st.probes, err = loadProbes(cfg.Probes, log); err != nil {
+		return nil, err
+	}
+	if st.link, err = connectNATS(ctx, cfg, log, serverLog); err != nil {
+		return nil, err
+	}
+	st.reg = prometheus.NewRegistry()
+	st.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st.sensor, err = sensor.New(cfg, sensor.Deps{Probes: st.probes, Conn: st.link.conn, Registry: st.reg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if st.stopHTTP, err = serveHTTP(cfg.Metrics.Listen, st.sensor.Handler(), log); err != nil {
+		st.stopHTTP = func() {}
+		return nil, err
+	}
+	return st, nil
+}
+
+// Close stops the HTTP endpoints, closes the NATS connection (and stops the embedded server), then
+// detaches the probes. Call it after the sensor's Run has returned.
+func (st *sensorStack) Close() {
+	st.stopHTTP()
+	if st.link != nil {
+		st.link.Close()
+	}
+	if st.probes != nil {
+		_ = st.probes.Close()
+	}
 }
 
 // loadProbes loads the configured probe set, matching path prefixes only for tasks in the sensor's
@@ -178,11 +213,11 @@ func configEqual(a, b sensor.Config) bool {
 	return slices.Equal(a.Paths, b.Paths) && fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
 }
 
-// signalReady creates path once the sensor is ready.
-func signalReady(ctx context.Context, s *sensor.Sensor, path string, log *zap.Logger) {
+// signalReady creates path once ready reports true.
+func signalReady(ctx context.Context, ready func() bool, path string, log *zap.Logger) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	for !s.Ready() {
+	for !ready() {
 		select {
 		case <-ctx.Done():
 			return
