@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// execEnv makes the test binary run as factstream: the end-to-end test starts it as a subprocess with
+// the command line after the binary's name.
+const execEnv = "FACTSTREAM_TEST_EXEC"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(execEnv) == "1" {
+		if err := run(); err != nil {
+			fmt.Fprintln(os.Stderr, "factstream:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// lines collects the JSON lines a process prints, with when each arrived.
+type lines struct {
+	mu     sync.Mutex
+	events []map[string]any
+	raw    []string
+	at     []time.Time
+	bad    []string
+}
+
+func (l *lines) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		now := time.Now()
+		var ev map[string]any
+		err := json.Unmarshal(sc.Bytes(), &ev)
+		l.mu.Lock()
+		if err != nil {
+			l.bad = append(l.bad, sc.Text())
+		} else {
+			l.events, l.raw, l.at = append(l.events, ev), append(l.raw, sc.Text()), append(l.at, now)
+		}
+		l.mu.Unlock()
+	}
+}
+
+func (l *lines) snapshot() ([]map[string]any, []string, []time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events), slices.Clone(l.raw), slices.Clone(l.at)
+}
+
+// field returns a dotted field of an event as text; "bytes" of a path field decodes its _b64 twin
+// when there is one, so the comparison is on the exact bytes.
+func field(ev map[string]any, key string) string {
+	var cur any = ev
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "<missing>"
+		}
+		if i == len(parts)-1 {
+			if b64, ok := m[p+"_b64"].(string); ok {
+				b, err := base64.StdEncoding.DecodeString(b64)
+				if err != nil {
+					return "<bad base64>"
+				}
+				return string(b)
+			}
+		}
+		if cur, ok = m[p]; !ok {
+			return "<missing>"
+		}
+	}
+	switch v := cur.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(cur)
+}
+
+// want is one expected event: the first event after the previous match whose find fields all equal
+// is the one; then every check field must equal too. "perm" is the permission bits of mode.
+type want struct {
+	find  map[string]string
+	check map[string]string
+}
+
+func permOf(ev map[string]any) string {
+	m, err := strconv.ParseUint(field(ev, "mode"), 8, 32)
+	if err != nil {
+		return "<bad mode>"
+	}
+	return fmt.Sprintf("%04o", m&0o7777)
+}
+
+func get(ev map[string]any, key string) string {
+	if key == "perm" {
+		return permOf(ev)
+	}
+	return field(ev, key)
+}
+
+// TestUpEndToEnd runs `factstream up --json` on this machine's kernel, performs the rows of
+// BEHAVIOUR.md's example table in a temporary tree, and compares the JSON lines field by field; then
+// `factstream tail --json` on the same server must print the same lines. It skips where the probes
+// cannot load.
+func TestUpEndToEnd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("loading probes needs root")
+	}
+	if testing.Short() {
+		t.Skip("starts the whole pipeline against the kernel")
+	}
+	root, data := t.TempDir(), t.TempDir()
+	mon, other := filepath.Join(root, "mon"), filepath.Join(root, "other")
+	for _, d := range []string{mon, other} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready := filepath.Join(data, "ready")
+	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	start := time.Now()
+	up, upOut, upErr := startFactstream(t, ctx, "up", "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
+		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn")
+	exited := make(chan error, 1)
+	go func() { exited <- up.Wait() }()
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			if msg := upErr.String(); strings.Contains(msg, "probe set unavailable") {
+				t.Skipf("no probe set runs on this kernel: %s", msg)
+			}
+			t.Fatalf("up exited before it was ready: %v\n%s", err, upErr.String())
+		case <-ctx.Done():
+			t.Fatalf("up not ready:\n%s", upErr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Logf("up ready after %v", time.Since(start).Round(time.Millisecond))
+
+	tail, tailOut, tailErr := startFactstream(t, ctx, "tail", "--json", "--nats", url, "--since", "all", "--path", mon+"/**",
+		"--path", mon, "--path", other+"/**")
+
+	sh := func(script string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	p := func(rel string) string { return filepath.Join(root, rel) }
+	odd := "mon/n\xff\nl.txt" // invalid UTF-8 and a newline
+	rows := []struct {
+		do   func()
+		what string
+		want []want
+	}{
+		{func() { sh("echo hi > mon/a.txt") }, "echo hi > mon/a.txt", []want{
+			{find: map[string]string{"type": "creation", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0644", "process.comm": "sh"}}}},
+		{func() { sh("echo more >> mon/a.txt") }, "echo more >> mon/a.txt", []want{
+			{find: map[string]string{"type": "open", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
+		{func() { sh("cat mon/a.txt >/dev/null") }, "cat mon/a.txt", nil},
+		{func() { sh("mkdir -p mon/x/y/z && touch mon/x/y/z/f") }, "mkdir -p mon/x/y/z && touch mon/x/y/z/f", []want{
+			{find: map[string]string{"type": "mkdir", "path": p("mon/x")}, check: map[string]string{"host_path": p("mon/x")}},
+			{find: map[string]string{"type": "mkdir", "path": p("mon/x/y")}, check: map[string]string{"host_path": p("mon/x/y")}},
+			{find: map[string]string{"type": "mkdir", "path": p("mon/x/y/z")}, check: map[string]string{"host_path": p("mon/x/y/z")}},
+			{find: map[string]string{"type": "creation", "path": p("mon/x/y/z/f")}, check: map[string]string{"host_path": p("mon/x/y/z/f"), "process.comm": "touch"}}}},
+		{func() { sh("mkdir other/d && touch other/d/f other/f") }, "mkdir other/d && touch other/d/f", nil},
+		{func() { sh("mv other/f mon/f") }, "mv other/f mon/f", []want{
+			{find: map[string]string{"type": "rename", "host_path": p("mon/f")}, check: map[string]string{"old.host_path": "", "process.comm": "mv"}}}},
+		{func() { sh("mv mon/f other/f") }, "mv mon/f other/f", []want{
+			{find: map[string]string{"type": "rename", "old.host_path": p("mon/f")}, check: map[string]string{"host_path": ""}}}},
+		{func() { sh("chmod 600 mon/a.txt") }, "chmod 600 mon/a.txt", []want{
+			{find: map[string]string{"type": "permission", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0600"}}}},
+		{func() { sh("rm mon/a.txt") }, "rm mon/a.txt", []want{
+			{find: map[string]string{"type": "unlink", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
+		{func() { sh("mkdir mon/d; mv mon/d mon/e; touch mon/e/f") }, "mkdir mon/d; mv mon/d mon/e; touch mon/e/f", []want{
+			{find: map[string]string{"type": "mkdir", "path": p("mon/d")}, check: map[string]string{"host_path": p("mon/d")}},
+			{find: map[string]string{"type": "rename", "host_path": p("mon/e")}, check: map[string]string{"old.host_path": p("mon/d")}},
+			{find: map[string]string{"type": "creation", "path": p("mon/e/f")}, check: map[string]string{"host_path": p("mon/e/f")}}}},
+		{func() {
+			if err := os.WriteFile(p(odd), nil, 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}, "create a name with invalid UTF-8 and a newline", []want{
+			{find: map[string]string{"type": "creation", "path": p(odd)}, check: map[string]string{"host_path": p(odd), "perm": "0640"}}}},
+	}
+	cursor := 0
+	for _, row := range rows {
+		did := time.Now()
+		row.do()
+		for _, w := range row.want {
+			i, at := waitFor(t, upOut, cursor, w, 15*time.Second)
+			if i < 0 {
+				evs, raw, _ := upOut.snapshot()
+				t.Fatalf("%s: no event %v after #%d in %d lines:\n%s\nstderr:\n%s", row.what, w.find, cursor, len(evs),
+					strings.Join(raw, "\n"), upErr.String())
+			}
+			evs, _, _ := upOut.snapshot()
+			for k, v := range w.check {
+				if got := get(evs[i], k); got != v {
+					t.Errorf("%s: %v: %s = %q, want %q", row.what, w.find, k, got, v)
+				}
+			}
+			t.Logf("%-50s %-9s after %v", row.what, w.find["type"], at.Sub(did).Round(time.Millisecond))
+			cursor = i + 1
+		}
+	}
+	// Nothing for the read and for the unmonitored tree: give stragglers a moment, then look.
+	time.Sleep(1500 * time.Millisecond)
+	evs, raw, _ := upOut.snapshot()
+	for i, ev := range evs {
+		if field(ev, "process.comm") == "cat" || strings.HasPrefix(field(ev, "path"), p("other/d")) {
+			t.Errorf("unexpected event: %s", raw[i])
+		}
+	}
+	if len(upOut.bad) > 0 {
+		t.Errorf("up printed lines that are not JSON: %q", upOut.bad)
+	}
+
+	// tail sees the same lines.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, traw, _ := tailOut.snapshot()
+		if slices.Equal(traw, raw) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tail --json printed\n%s\nup --json printed\n%s\ntail stderr:\n%s", strings.Join(traw, "\n"),
+				strings.Join(raw, "\n"), tailErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = tail.Process.Signal(os.Interrupt)
+	_ = up.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("up did not stop within 20s of SIGINT")
+	}
+	if err := tail.Wait(); err != nil {
+		t.Errorf("tail after SIGINT: %v\n%s", err, tailErr.String())
+	}
+}
+
+// lockedBuffer is a bytes buffer safe for a process to write while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startFactstream starts the test binary as factstream with args, collecting its JSON lines and its
+// stderr; the process is killed at the end of the test if it still runs.
+func startFactstream(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *lines, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), execEnv+"=1")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l := &lines{}
+	go l.read(out)
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, l, stderr
+}
+
+// waitFor waits for the first event at or after from that has w's find fields, and returns its index
+// and when it arrived; -1 when none came in time.
+func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (int, time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		evs, _, at := l.snapshot()
+	next:
+		for i := from; i < len(evs); i++ {
+			for k, v := range w.find {
+				if get(evs[i], k) != v {
+					continue next
+				}
+			}
+			return i, at[i]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return -1, time.Time{}
+}
