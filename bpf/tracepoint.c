@@ -599,6 +599,13 @@ static __always_inline int rename_exit(long ret)
 		return 0;
 	h->name2_len = append_component(s, off, l);
 	off += h->name2_len;
+	if (!c->found && l->parent && dst.ino) {
+		/* the entry did not see the source (it was being created): remember the move now */
+		struct move_key k = {.parent_ino = c->parent_ino, .dev = dst.dev, .name_hash = name_hash(l->name_off, l->name_len)};
+
+		k.parent_ino = READ_VIA(l->parent, d_inode, i_ino);
+		bpf_map_update_elem(&recent_moves, &k, &dst.ino, BPF_ANY);
+	}
 	if (!dst.monitored && c->monitored == MONITORED_BY_PATH && l->parent) {
 		/* only the source matched by path: the record carries the source's path */
 		h->flags |= FLAG_PATH_IS_OLD;
