@@ -201,6 +201,9 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 		return l.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
 	}
 	st, err := startSensor(ctx, cfg, log.Named("sensor"), quiet(log.Named("nats")))
+	if err != nil && os.Geteuid() != 0 {
+		return fmt.Errorf("%w (up loads eBPF probes: run it as root)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -229,6 +229,11 @@ func TestUpEndToEnd(t *testing.T) {
 					t.Errorf("%s: %v: %s = %q, want %q", row.what, w.find, k, got, v)
 				}
 			}
+			checkCommon(t, row.what, evs[i], start)
+			if w.find["type"] == "rename" {
+				_, raw, _ := upOut.snapshot()
+				t.Logf("%s", raw[i])
+			}
 			t.Logf("%-50s %-9s after %v", row.what, w.find["type"], at.Sub(did).Round(time.Millisecond))
 			cursor = i + 1
 		}
@@ -270,6 +275,37 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	if err := tail.Wait(); err != nil {
 		t.Errorf("tail after SIGINT: %v\n%s", err, tailErr.String())
+	}
+}
+
+// checkCommon checks what every file event carries: the host, the probe, why it was monitored, the
+// inode, the process, a time within the test.
+func checkCommon(t *testing.T, what string, ev map[string]any, start time.Time) {
+	t.Helper()
+	bad := func(k, got string) { t.Errorf("%s: %s: %s = %q", what, field(ev, "type"), k, got) }
+	if got := field(ev, "host"); got != shortHost() {
+		bad("host", got)
+	}
+	if got := field(ev, "probe"); got != "lsm" && got != "tracepoint" {
+		bad("probe", got)
+	}
+	// A rename out of the tree reports why the new name is monitored: "none" (schemas/README.md lists
+	// only inode, parent and path; reported).
+	if got := field(ev, "monitored"); got != "inode" && got != "parent" && got != "path" &&
+		!(got == "none" && field(ev, "type") == "rename" && field(ev, "host_path") == "") {
+		bad("monitored", got)
+	}
+	for _, k := range []string{"inode.dev", "inode.ino", "process.pid"} {
+		if got := field(ev, k); got == "0" || got == "<missing>" {
+			bad(k, got)
+		}
+	}
+	if got := field(ev, "process.uid"); got != strconv.Itoa(os.Geteuid()) {
+		bad("process.uid", got)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, field(ev, "time"))
+	if err != nil || ts.Before(start) || ts.After(time.Now()) {
+		bad("time", field(ev, "time"))
 	}
 }
 
