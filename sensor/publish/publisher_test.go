@@ -113,7 +113,6 @@ func TestOutage(t *testing.T) {
 	inOrder := assertExactlyOnce(t, got, indexes(0, n))
 	t.Logf("%d batches stored, total order kept: %v, retries %.0f, duplicates dropped by the server %.0f",
 		len(got), inOrder, metric(t, reg, "factstream_publish_retries_total"), metric(t, reg, "factstream_publish_duplicates_total"))
-	_ = inOrder
 }
 
 // produce publishes testMsg(0), testMsg(1), ... every period until stop.
