@@ -138,6 +138,13 @@ func TestTailValidate(t *testing.T) {
 	}
 }
 
+func TestUpBadFlagsFailBeforeLoading(t *testing.T) {
+	_, err := execute(context.Background(), "up", "--path", "etc/**", "--probes", "kprobe", "--data-dir", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), `paths[0]: "etc/**": not absolute`) || !strings.Contains(err.Error(), "probes.set") {
+		t.Fatalf("error %v", err)
+	}
+}
+
 func TestTailBadFlagsFailBeforeConnecting(t *testing.T) {
 	_, err := execute(context.Background(), "tail", "--nats", "nats://127.0.0.1:1", "--type", "nope", "--host", "a.b")
 	if err == nil || !strings.Contains(err.Error(), `--type "nope"`) || !strings.Contains(err.Error(), `--host "a.b"`) {

@@ -256,10 +256,26 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 	})
 	g.Go(func() error {
 		// Ready: probes attached, first scan published, output live, and the resolver owns every partition
-		// (after an unclean stop that waits for the former owner's leases to expire).
+		// (after an unclean stop that waits for the former owner's leases to expire). Other resolver
+		// workers attached to this server may hold some: after two TTLs, what is owned is enough.
 		partitions := cmp.Or(cfg.NATS.Stream.Partitions, schemas.DefaultPartitions)
+		var sensorReady time.Time
 		ready := func() bool {
-			return st.sensor.Ready() && outputLive.Load() && len(res.Owned()) >= partitions
+			if !st.sensor.Ready() || !outputLive.Load() {
+				return false
+			}
+			if sensorReady.IsZero() {
+				sensorReady = time.Now()
+			}
+			owned := len(res.Owned())
+			if owned >= partitions {
+				return true
+			}
+			if owned > 0 && time.Since(sensorReady) > 2*upLeaseTTL {
+				log.Warn("other resolver workers hold some partitions", zap.Int("owned", owned), zap.Int("partitions", partitions))
+				return true
+			}
+			return false
 		}
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
