@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,7 +121,15 @@ func (s *Sensor) control() func() {
 	}
 }
 
+// onRescan answers a rescan request. Its data is either a host path (an operator's request: the
+// filesystem holding it is rescanned now, and the reply carries the epoch) or a schemas.RescanRequest in
+// JSON (a resolver's: the filesystem is queued, requests for the same filesystem coalesce into one epoch,
+// and the scan runs on the sensor's own goroutine).
 func (s *Sensor) onRescan(msg *nats.Msg) {
+	if data := bytes.TrimSpace(msg.Data); len(data) > 0 && data[0] == '{' {
+		s.onRescanRequest(msg, data)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), rescanTimeout)
 	defer cancel()
 	subtree := strings.TrimSpace(string(msg.Data))
@@ -136,10 +145,32 @@ func (s *Sensor) onRescan(msg *nats.Msg) {
 	s.respond(msg, VerbRescan, outcome, reply)
 }
 
+// onRescanRequest queues a resolver's rescan request for the requested filesystem.
+func (s *Sensor) onRescanRequest(msg *nats.Msg, data []byte) {
+	var rq schemas.RescanRequest
+	if err := json.Unmarshal(data, &rq); err != nil {
+		s.log.Warn("ignoring an unreadable rescan request", zap.ByteString("data", data), zap.Error(err))
+		s.respond(msg, VerbRescan, "error", RescanReply{Error: fmt.Sprintf("decoding rescan request: %v", err)})
+		return
+	}
+	if rq.Host != "" && rq.Host != s.cfg.Host {
+		s.respond(msg, VerbRescan, "error", RescanReply{Error: fmt.Sprintf("rescan request for host %q reached %q", rq.Host, s.cfg.Host)})
+		return
+	}
+	s.queueRescan(rq.Dev)
+	s.log.Info("rescan requested by a resolver", zap.Uint64("dev", rq.Dev), zap.String("reason", rq.Reason),
+		zap.Uint64("raw_seq", rq.RawSeq), zap.Int("partition", rq.Partition))
+	s.respond(msg, VerbRescan, "queued", RescanReply{})
+}
+
 func (s *Sensor) onStatus(msg *nats.Msg) { s.respond(msg, VerbStatus, "ok", s.Status()) }
 
+// respond counts a control request and answers it when its sender asked for an answer.
 func (s *Sensor) respond(msg *nats.Msg, verb, outcome string, v any) {
 	s.m.controlReqs.WithLabelValues(verb, outcome).Inc()
+	if msg.Reply == "" {
+		return
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = fmt.Appendf(nil, `{"error":%q}`, err.Error())

@@ -204,3 +204,58 @@ func TestControl(t *testing.T) {
 		t.Errorf("epoch %d never ended in FACT_RAW", rr.Epoch)
 	}
 }
+
+// TestResolverRescanRequest: a resolver publishes a schemas.RescanRequest (JSON, no reply wanted) when
+// its view of a filesystem became uncertain; the sensor publishes a new scan epoch of that filesystem,
+// and requests that arrive together coalesce into one epoch. A request for another host, or one that
+// cannot be read, starts nothing.
+func TestResolverRescanRequest(t *testing.T) {
+	srv := natsservertest.RunServer(t)
+	nc := tcpConn(t, srv.ClientURL())
+	root := t.TempDir()
+	r := startSensor(t, testConfig(t, root+"/**"), Deps{Conn: nc})
+	first := r.s.Status().LastScan.Epoch
+	dev := r.s.Status().LastScan.Devs[0]
+	subject := schemas.ControlSubject("node1", VerbRescan)
+	for _, data := range []string{`{"host":"other","dev":1}`, `{"host":`} {
+		msg, err := nc.Request(subject, []byte(data), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rr RescanReply
+		if err := json.Unmarshal(msg.Data, &rr); err != nil || rr.Error == "" {
+			t.Errorf("request %s: reply %s, want an error", data, msg.Data)
+		}
+	}
+	rq, err := json.Marshal(schemas.RescanRequest{Host: "node1", Dev: dev, Reason: "sequence hole", RawSeq: 42, Partition: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := nc.Publish(subject, rq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "a rescan epoch after the request", func() bool {
+		ls := r.s.Status().LastScan
+		return ls != nil && ls.Epoch > first
+	})
+	time.Sleep(300 * time.Millisecond) // room for a second epoch, were the requests not coalesced
+	r.stop(t)
+	ended := map[uint64][]uint64{}
+	for _, b := range streamBatches(t, nc) {
+		for _, ev := range b.Events {
+			if ev.Kind == schemas.KindScanEnd && ev.ScanEpoch > first {
+				ended[ev.ScanEpoch] = append(ended[ev.ScanEpoch], ev.Dev)
+			}
+		}
+	}
+	if len(ended) < 1 || len(ended) > 2 {
+		t.Fatalf("epochs after the requests: %v, want one (two at most, if the first request was taken alone)", ended)
+	}
+	for epoch, devs := range ended {
+		if len(devs) != 1 || devs[0] != dev {
+			t.Errorf("epoch %d covers filesystems %v, want only %d", epoch, devs, dev)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/factstream/factstream/sensor/glob"
 	"github.com/factstream/factstream/sensor/scan"
@@ -229,4 +230,58 @@ func reaches(set *glob.Set, p string) bool {
 		}
 	}
 	return false
+}
+
+// queueRescan asks the sensor's rescan goroutine to publish a new epoch of filesystem dev (0: every
+// monitored filesystem). Requests queued before that goroutine gets to them coalesce into one epoch.
+func (s *Sensor) queueRescan(dev uint64) {
+	s.requestMu.Lock()
+	s.requested[dev] = true
+	s.requestMu.Unlock()
+	select {
+	case s.requestKick <- struct{}{}:
+	default:
+	}
+}
+
+// takeRequested empties the queue of requested filesystems and returns which filesystems to scan: nil
+// (all of them) when dev 0 was asked for.
+func (s *Sensor) takeRequested() func(uint64) bool {
+	s.requestMu.Lock()
+	defer s.requestMu.Unlock()
+	devs := s.requested
+	s.requested = map[uint64]bool{}
+	if devs[0] {
+		return nil
+	}
+	return func(dev uint64) bool { return devs[dev] }
+}
+
+// rescanRequested runs one scan epoch for the filesystems queued by resolvers each time some are, until
+// ctx ends. Requests that come before the sensor is ready wait for it.
+func (s *Sensor) rescanRequested(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.requestKick:
+		}
+		for !s.ready.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		devs := s.takeRequested()
+		s.scanMu.Lock()
+		res, err := s.runScan(ctx, s.set.Load(), devs)
+		s.scanMu.Unlock()
+		if err != nil {
+			s.log.Warn("rescan requested by a resolver", zap.Error(err))
+			continue
+		}
+		s.batch.flush()
+		s.log.Info("rescanned at a resolver's request", zap.Uint64("epoch", res.Epoch), zap.Uint64s("devs", res.Devs))
+	}
 }

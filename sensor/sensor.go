@@ -73,6 +73,10 @@ type Sensor struct {
 	appeared chan struct{}            // a missing base was created
 	lastScan atomic.Pointer[ScanResult]
 
+	requestMu  sync.Mutex      // guards requested
+	requested  map[uint64]bool // filesystems resolvers asked to rescan (0: all), not yet scanned
+	requestKick chan struct{}   // a filesystem was queued in requested
+
 	kseq      atomic.Uint64 // highest kernel sequence handed on or reported lost
 	ready     atomic.Bool
 	started   atomic.Bool
@@ -95,7 +99,8 @@ func New(cfg Config, deps Deps) (*Sensor, error) {
 		return nil, fmt.Errorf("creating sensor: %w", ErrNoNATS)
 	}
 	s := &Sensor{cfg: cfg, log: deps.Logger, probes: deps.Probes, kernel: deps.Probes, conn: deps.Conn, reg: deps.Registry,
-		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1), appeared: make(chan struct{}, 1)}
+		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1), appeared: make(chan struct{}, 1),
+		requested: map[uint64]bool{}, requestKick: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -200,6 +205,7 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	wg.Go(func() { s.pollLoop(pollCtx) })
 	wg.Go(func() { s.rescanAppeared(pollCtx) })
+	wg.Go(func() { s.rescanRequested(pollCtx) })
 	unsub := s.control()
 	defer func() {
 		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))
