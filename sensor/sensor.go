@@ -73,8 +73,8 @@ type Sensor struct {
 	appeared chan struct{}            // a missing base was created
 	lastScan atomic.Pointer[ScanResult]
 
-	requestMu  sync.Mutex      // guards requested
-	requested  map[uint64]bool // filesystems resolvers asked to rescan (0: all), not yet scanned
+	requestMu   sync.Mutex      // guards requested
+	requested   map[uint64]bool // filesystems resolvers asked to rescan (0: all), not yet scanned
 	requestKick chan struct{}   // a filesystem was queued in requested
 
 	kseq      atomic.Uint64 // highest kernel sequence handed on or reported lost
