@@ -94,6 +94,9 @@ const (
 	FlagPathTruncated  = Flags(lsmEventFlagsFLAG_PATH_TRUNCATED)
 	FlagMountMove      = Flags(lsmEventFlagsFLAG_MOUNT_MOVE)
 	FlagStatxInode     = Flags(lsmEventFlagsFLAG_STATX_INODE)
+	// FlagPathProcessView: the path is the acting task's view from another mount namespace (a
+	// container), not a host path.
+	FlagPathProcessView = Flags(lsmEventFlagsFLAG_PATH_PROCESS_VIEW)
 )
 
 // Event is one decoded record. Name, Name2 and Path alias the event's own buffer: they stay valid until the
@@ -109,7 +112,7 @@ type Event struct {
 
 	Name  []byte // the dentry name; exec: the executable's path
 	Name2 []byte // rename, link: the old name; symlink: the target; xattr, acl: the attribute; mount: fs type; exec: argv, NUL-separated
-	Path  []byte // the full path, only when matched by path; exec: the cgroup name
+	Path  []byte // the full path, when matched by path or named from a container (FlagPathProcessView); exec: the cgroup name
 
 	buf []byte
 }

@@ -30,13 +30,14 @@ const (
 type lsmEventFlags uint32
 
 const (
-	lsmEventFlagsFLAG_RENAME_EXCHANGE lsmEventFlags = 1
-	lsmEventFlagsFLAG_RENAME_REPLACE  lsmEventFlags = 2
-	lsmEventFlagsFLAG_PATH_IS_OLD     lsmEventFlags = 4
-	lsmEventFlagsFLAG_PATH_TRUNCATED  lsmEventFlags = 8
-	lsmEventFlagsFLAG_MOUNT_MOVE      lsmEventFlags = 16
-	lsmEventFlagsFLAG_STATX_INODE     lsmEventFlags = 32
-	lsmEventFlagsFLAG_INODE_MISSING   lsmEventFlags = 64
+	lsmEventFlagsFLAG_RENAME_EXCHANGE   lsmEventFlags = 1
+	lsmEventFlagsFLAG_RENAME_REPLACE    lsmEventFlags = 2
+	lsmEventFlagsFLAG_PATH_IS_OLD       lsmEventFlags = 4
+	lsmEventFlagsFLAG_PATH_TRUNCATED    lsmEventFlags = 8
+	lsmEventFlagsFLAG_MOUNT_MOVE        lsmEventFlags = 16
+	lsmEventFlagsFLAG_STATX_INODE       lsmEventFlags = 32
+	lsmEventFlagsFLAG_INODE_MISSING     lsmEventFlags = 64
+	lsmEventFlagsFLAG_PATH_PROCESS_VIEW lsmEventFlags = 128
 )
 
 type lsmEventHdr struct {

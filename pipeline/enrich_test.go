@@ -124,7 +124,7 @@ func TestBehaviourTable(t *testing.T) {
 		{"a container with /srv/mon at /data writes /data/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
 			cg := "/system.slice/docker-" + containerID + ".scope"
 			ev := open(aTxt, srvMon, "a.txt")
-			ev.Monitored, ev.Path = schemas.MonitoredByInode, []byte("/data/a.txt")
+			ev.Monitored, ev.Path, ev.Flags = schemas.MonitoredByInode, []byte("/data/a.txt"), schemas.FlagProcessView
 			s.emitAll(forkEv(3000, 30_000, "containerd-shim", 1, 1),
 				execEv(3000, 30_000, "/bin/sh", []string{"sh", "-c", "echo x >> /data/a.txt"}, cg),
 				by(ev, 3000, 30_000, "sh"))

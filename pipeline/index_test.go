@@ -202,6 +202,18 @@ func TestApply(t *testing.T) {
 			want: map[uint64]string{10: "/srv/mon2"},
 		},
 		{
+			name: "rename of the root from a container: its path is not a host path",
+			steps: []step{
+				{ev: func() schemas.RawEvent {
+					ev := rename(10, 2, "mon", 2, "mon2", dirMode)
+					ev.Path, ev.Flags = []byte("/data/mon2"), schemas.FlagProcessView
+					return ev
+				}(), path: "/srv/mon2", oldPath: "/srv/mon"},
+				{ev: open(12, 11, "a"), path: "/srv/mon2/etc/a"},
+			},
+			want: map[uint64]string{10: "/srv/mon2"},
+		},
+		{
 			name: "names are bytes",
 			steps: []step{
 				{ev: create(20, 10, "a\xff\nb"), path: "/srv/mon/a\xff\nb"},

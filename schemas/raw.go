@@ -113,6 +113,9 @@ const (
 	FlagTruncated
 	// FlagScanRoot marks the scan entry of a scan root: its Path is the root's host path.
 	FlagScanRoot
+	// FlagProcessView says Path is the path as a process in another mount namespace (a container) named
+	// the file: what the user sees as `path`, never a host path, so the index does not learn from it.
+	FlagProcessView
 )
 
 // Process is the acting process of an event, as the kernel knows it at the time. For fork it is the new

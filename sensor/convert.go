@@ -118,6 +118,9 @@ func flagsOf(ev *bpf.Event) schemas.Flags {
 	if ev.Has(bpf.FlagStatxInode) {
 		f |= schemas.FlagStatxInode
 	}
+	if ev.Has(bpf.FlagPathProcessView) {
+		f |= schemas.FlagProcessView
+	}
 	return f
 }
 

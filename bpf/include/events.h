@@ -50,6 +50,7 @@ enum event_flags {
 	FLAG_MOUNT_MOVE = 1 << 4,      /* mount: move_mount */
 	FLAG_STATX_INODE = 1 << 5,     /* the inode was found in user space, not in the kernel */
 	FLAG_INODE_MISSING = 1 << 6,   /* the kernel could not find the inode (user space may stat the path) */
+	FLAG_PATH_PROCESS_VIEW = 1 << 7, /* path is the acting task's view from another mount namespace, not a host path */
 };
 
 struct event_hdr {

@@ -102,16 +102,27 @@ static __always_inline struct scratch *begin_record(struct target *t, __u8 kind,
 	return s;
 }
 
-/* end_record appends the path where the record needs one (matched by path) and submits it. The path is read
- * again here: deciding about another file may have reused the path buffer. */
+/* foreign_task tells whether the current task lives in another mount namespace than the host's (a
+ * container): the paths it names are not host paths, and only the record can say what they were. */
+static __always_inline int foreign_task(void)
+{
+	return host_mntns && task_mntns((struct task_struct *)bpf_get_current_task()) != host_mntns;
+}
+
+/* end_record appends the path where the record needs one (matched by path, or the file was named from a
+ * container, whose view user space cannot rebuild) and submits it. The path is read again here: deciding
+ * about another file may have reused the path buffer. */
 static __always_inline void end_record(struct scratch *s, struct target *t, __u32 off, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
+	int by_path = t->monitored == MONITORED_BY_PATH || (t->flags & FLAG_PATH_IS_OLD);
 
-	if (t->mnt && (t->monitored == MONITORED_BY_PATH || (t->flags & FLAG_PATH_IS_OLD))) {
+	if (t->mnt && (by_path || foreign_task())) {
 		t->path_len = 0;
 		target_path(t);
 		h->flags |= t->flags;
+		if (!by_path)
+			h->flags |= FLAG_PATH_PROCESS_VIEW;
 		h->path_len = append_path(s, off, t->path_start, t->path_len);
 	}
 	submit(s, hook);
