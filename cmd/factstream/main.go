@@ -1,6 +1,10 @@
 // Command factstream is the single binary of factstream: `factstream up` runs everything on one machine
 // (embedded NATS, sensor, resolver, live output), `factstream sensor` the node agent, `factstream
-// resolver` a resolver worker, `factstream tail` prints enriched events with filters.
+// resolver` a resolver worker, `factstream tail` prints enriched events with filters. The forensic
+// commands replay a host from FACT_RAW: `factstream replay` rebuilds its inode→path index as of a
+// moment (which paths did an inode have then), `factstream history` prints what happened under a path
+// during a period, as the resolvers published it. `factstream status` shows the streams, the
+// partitions with their owners and lag, and the sensors.
 package main
 
 import (
@@ -34,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd())
+	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd(), newReplayCmd(), newHistoryCmd(),
+		newStatusCmd())
 	return root
 }
