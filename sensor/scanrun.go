@@ -33,7 +33,6 @@ type scanEpoch struct {
 	mu     sync.Mutex
 	begun  map[uint64]bool
 	evs    []schemas.RawEvent
-	tracks int64
 	warned bool
 }
 

@@ -107,25 +107,6 @@ type stored struct {
 	first, last uint64
 }
 
-// waitStored waits until FACT_RAW holds at least n messages.
-func waitStored(t testing.TB, js jetstream.JetStream, n uint64, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var have uint64
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s, err := js.Stream(ctx, schemas.RawStream)
-		cancel()
-		if err == nil {
-			if have = s.CachedInfo().State.Msgs; have >= n {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("FACT_RAW holds %d messages after %s, want %d", have, timeout, n)
-}
-
 // readStream reads all of FACT_RAW with an ordered consumer.
 func readStream(t testing.TB, js jetstream.JetStream) []stored {
 	t.Helper()
