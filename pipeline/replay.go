@@ -32,7 +32,8 @@ type ReplayOptions struct {
 	Lateness time.Duration
 	// Procs bounds the process table as in Config.
 	Procs ProcLimits
-	// Progress, when set, is called now and then with the messages read and the messages to read.
+	// Progress, when set, is called with the messages read and the messages to read every 1,024 messages
+	// and at least every 250ms while reading.
 	Progress func(done, total uint64)
 }
 
@@ -76,6 +77,10 @@ func (s *HostState) Devs() []uint64 {
 	}
 	return devs
 }
+
+// progressEvery is the longest a replay goes without calling ReplayOptions.Progress: batches of a
+// thousand events make 1,024 messages a long wait.
+const progressEvery = 250 * time.Millisecond
 
 // Rebuild replays a host from FACT_RAW and returns its projections as of opts' bounds.
 func Rebuild(ctx context.Context, js jetstream.JetStream, opts ReplayOptions) (*HostState, error) {
@@ -236,6 +241,7 @@ func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, fro
 	}
 	stopIter := context.AfterFunc(ctx, iter.Stop)
 	defer stopIter()
+	reported := time.Now()
 	for {
 		m, err := iter.Next()
 		if err != nil {
@@ -254,8 +260,9 @@ func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, fro
 		}
 		v.receive(rawMsg{subject: m.Subject(), seq: md.Sequence.Stream, ts: ts, data: m.Data()})
 		done++
-		if opts.Progress != nil && (done%1024 == 0 || md.NumPending == 0) {
+		if opts.Progress != nil && (done%1024 == 0 || md.NumPending == 0 || time.Since(reported) >= progressEvery) {
 			opts.Progress(done, done+md.NumPending)
+			reported = time.Now()
 		}
 		if md.NumPending == 0 {
 			return nil
