@@ -1,0 +1,105 @@
+package client
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/factstream/factstream/schemas"
+)
+
+// Types returns the FILE_ACTIVITY types a Filter accepts: every file kind of package schemas, then
+// schemas.TypeGap.
+func Types() []string {
+	var ts []string
+	for k := schemas.Kind(1); k.Valid(); k++ {
+		if k.File() {
+			ts = append(ts, k.String())
+		}
+	}
+	return append(ts, schemas.TypeGap)
+}
+
+// Filter selects enriched events. Hosts and Types select subjects (fact.activity.<host>.<type>), so the
+// server sends only those; Paths are absolute doublestar globs (/etc/**, /srv/*.conf) matched on the
+// client against an event's path, host path and, for a rename, old path and old host path. Values of one field are alternatives, fields combine, and
+// an empty field selects everything.
+type Filter struct {
+	Hosts []string
+	Types []string
+	Paths []string
+}
+
+// Validate checks every value and returns one *ValueError per bad one, joined.
+func (f Filter) Validate() error {
+	var errs []error
+	for _, h := range f.Hosts {
+		if h == "" || strings.ContainsAny(h, ".*> \t\r\n") {
+			errs = append(errs, &ValueError{Field: "host", Value: h, Reason: "not a host name (no '.', '*', '>' or white space)", Err: ErrInvalidFilter})
+		}
+	}
+	types := Types()
+	for _, t := range f.Types {
+		if !slices.Contains(types, t) {
+			errs = append(errs, &ValueError{Field: "type", Value: t, Reason: "want one of " + strings.Join(types, ", "), Err: ErrInvalidFilter})
+		}
+	}
+	for _, p := range f.Paths {
+		if !strings.HasPrefix(p, "/") || !doublestar.ValidatePattern(p) {
+			errs = append(errs, &ValueError{Field: "path", Value: p, Reason: "not an absolute glob like /etc/** or /srv/app/*.conf", Err: ErrInvalidFilter})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Subjects returns the FACT_ACTIVITY subjects that Hosts and Types select, sorted and without
+// duplicates.
+func (f Filter) Subjects() []string {
+	hosts, types := f.Hosts, f.Types
+	if len(hosts) == 0 {
+		hosts = []string{"*"}
+	}
+	if len(types) == 0 {
+		types = []string{"*"}
+	}
+	subs := make([]string, 0, len(hosts)*len(types))
+	for _, h := range hosts {
+		for _, t := range types {
+			subs = append(subs, schemas.ActivitySubject(h, t))
+		}
+	}
+	slices.Sort(subs)
+	return slices.Compact(subs)
+}
+
+// Match reports whether a passes the filter: its host and type are among Hosts and Types, and one of
+// its paths matches one of the globs. Subscribe's consumer already selects hosts and types by subject.
+// A glob that Validate rejects matches nothing.
+func (f Filter) Match(a *schemas.Activity) bool {
+	if len(f.Hosts) > 0 && !slices.Contains(f.Hosts, a.Host) {
+		return false
+	}
+	if len(f.Types) > 0 && !slices.Contains(f.Types, a.Type) {
+		return false
+	}
+	return f.matchPath(a)
+}
+
+// matchPath reports whether a passes the path globs.
+func (f Filter) matchPath(a *schemas.Activity) bool {
+	if len(f.Paths) == 0 {
+		return true
+	}
+	for _, p := range [][]byte{a.Path, a.HostPath, a.OldPath, a.OldHostPath} {
+		if len(p) == 0 {
+			continue
+		}
+		for _, g := range f.Paths {
+			if ok, _ := doublestar.Match(g, string(p)); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
