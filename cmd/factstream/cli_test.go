@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/factstream/factstream/client"
 	"github.com/factstream/factstream/schemas"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/pflag"
 )
 
@@ -97,28 +97,28 @@ func TestTailValidate(t *testing.T) {
 	tests := []struct {
 		name    string
 		o       tailOptions
-		policy  jetstream.DeliverPolicy
-		start   time.Time
+		start   string // client.Start's String
 		wantErr string
 	}{
-		{name: "new only by default", policy: jetstream.DeliverNewPolicy},
-		{name: "all", o: tailOptions{since: "all"}, policy: jetstream.DeliverAllPolicy},
-		{name: "duration", o: tailOptions{since: "90m"}, policy: jetstream.DeliverByStartTimePolicy, start: now.Add(-90 * time.Minute)},
-		{name: "time", o: tailOptions{since: "2026-11-24T08:00:00+01:00"}, policy: jetstream.DeliverByStartTimePolicy,
-			start: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)},
-		{name: "bad since", o: tailOptions{since: "yesterday"}, wantErr: `--since "yesterday"`},
+		{name: "new only by default", start: "new"},
+		{name: "all", o: tailOptions{since: "all"}, start: "all"},
+		{name: "duration", o: tailOptions{since: "90m"}, start: "2026-11-25T11:30:00Z"},
+		{name: "time", o: tailOptions{since: "2026-11-24T08:00:00+01:00"}, start: "2026-11-24T07:00:00Z"},
+		{name: "sequence", o: tailOptions{since: "seq:1200"}, start: "seq:1200"},
+		{name: "bad since", o: tailOptions{since: "yesterday"}, wantErr: `--since "yesterday": want "new", "all", seq:N`},
 		{name: "negative duration", o: tailOptions{since: "-5m"}, wantErr: `--since "-5m"`},
-		{name: "filters", o: tailOptions{filter: filter{hosts: []string{"web-1"}, types: []string{"gap", "rename"}, paths: []string{"/etc/{a,b}/**"}}},
-			policy: jetstream.DeliverNewPolicy},
-		{name: "host with a dot", o: tailOptions{filter: filter{hosts: []string{"web.example"}}}, wantErr: `--host "web.example"`},
-		{name: "wildcard host", o: tailOptions{filter: filter{hosts: []string{"*"}}}, wantErr: `--host "*"`},
-		{name: "unknown type", o: tailOptions{filter: filter{types: []string{"write"}}}, wantErr: `--type "write": want one of creation, open,`},
-		{name: "relative glob", o: tailOptions{filter: filter{paths: []string{"etc/**"}}}, wantErr: `--path "etc/**"`},
-		{name: "broken glob", o: tailOptions{filter: filter{paths: []string{"/etc/[a"}}}, wantErr: `--path "/etc/[a"`},
+		{name: "bad sequence", o: tailOptions{since: "seq:x"}, wantErr: `--since "seq:x"`},
+		{name: "filters", o: tailOptions{filter: client.Filter{Hosts: []string{"web-1"}, Types: []string{"gap", "rename"}, Paths: []string{"/etc/{a,b}/**"}}},
+			start: "new"},
+		{name: "host with a dot", o: tailOptions{filter: client.Filter{Hosts: []string{"web.example"}}}, wantErr: `--host "web.example"`},
+		{name: "wildcard host", o: tailOptions{filter: client.Filter{Hosts: []string{"*"}}}, wantErr: `--host "*"`},
+		{name: "unknown type", o: tailOptions{filter: client.Filter{Types: []string{"write"}}}, wantErr: `--type "write": want one of creation, open,`},
+		{name: "relative glob", o: tailOptions{filter: client.Filter{Paths: []string{"etc/**"}}}, wantErr: `--path "etc/**"`},
+		{name: "broken glob", o: tailOptions{filter: client.Filter{Paths: []string{"/etc/[a"}}}, wantErr: `--path "/etc/[a"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cc, err := tt.o.validate(now)
+			start, err := tt.o.validate(now)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one with %q", err, tt.wantErr)
@@ -128,11 +128,8 @@ func TestTailValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cc.DeliverPolicy != tt.policy {
-				t.Errorf("policy %v, want %v", cc.DeliverPolicy, tt.policy)
-			}
-			if !tt.start.IsZero() && (cc.OptStartTime == nil || !cc.OptStartTime.Equal(tt.start)) {
-				t.Errorf("start %v, want %v", cc.OptStartTime, tt.start)
+			if start.String() != tt.start {
+				t.Errorf("start %s, want %s", start, tt.start)
 			}
 		})
 	}
@@ -156,42 +153,7 @@ func TestTailBadFlagsFailBeforeConnecting(t *testing.T) {
 	}
 }
 
-func TestFilter(t *testing.T) {
-	tests := []struct {
-		f        filter
-		subjects []string
-	}{
-		{filter{}, []string{"fact.activity.*.*"}},
-		{filter{hosts: []string{"b", "a"}}, []string{"fact.activity.a.*", "fact.activity.b.*"}},
-		{filter{types: []string{"unlink", "creation", "unlink"}}, []string{"fact.activity.*.creation", "fact.activity.*.unlink"}},
-		{filter{hosts: []string{"a"}, types: []string{"open", "gap"}}, []string{"fact.activity.a.gap", "fact.activity.a.open"}},
-	}
-	for _, tt := range tests {
-		if got := tt.f.subjects(); !slices.Equal(got, tt.subjects) {
-			t.Errorf("%+v: subjects %q, want %q", tt.f, got, tt.subjects)
-		}
-	}
-	f := filter{paths: []string{"/srv/mon/**", "/etc/*.conf"}}
-	for _, c := range []struct {
-		a    schemas.Activity
-		want bool
-	}{
-		{schemas.Activity{Path: []byte("/srv/mon/a")}, true},
-		{schemas.Activity{Path: []byte("/data/a"), HostPath: []byte("/srv/mon/a")}, true},
-		{schemas.Activity{Path: []byte("/tmp/x"), OldHostPath: []byte("/srv/mon/x")}, true},
-		{schemas.Activity{Path: []byte("/etc/a.conf")}, true},
-		{schemas.Activity{Path: []byte("/etc/ssh/a.conf")}, false},
-		{schemas.Activity{Path: []byte("/srv/other")}, false},
-		{schemas.Activity{}, false},
-	} {
-		if got := f.match(&c.a); got != c.want {
-			t.Errorf("match(%q, %q, %q) = %v", c.a.Path, c.a.HostPath, c.a.OldHostPath, got)
-		}
-	}
-	if !(filter{}).match(&schemas.Activity{}) {
-		t.Error("an empty filter must match everything")
-	}
-}
+// The filter's own tests are in package client.
 
 // sampleEvents are events of several types, one with a name that is not UTF-8 and holds a newline.
 func sampleEvents() []schemas.Activity {

@@ -84,6 +84,7 @@ func TestTailFiltersAndOrders(t *testing.T) {
 		{[]string{"--since", "all", "--host", "web-1", "--type", "mkdir", "--type", "unlink"}, []string{"mkdir /srv/mon/x", "mkdir /srv/other/y", "unlink /srv/mon/x/f"}},
 		{[]string{"--since", "all", "--path", "/srv/mon/**"}, []string{"mkdir /srv/mon/x", "mkdir /srv/mon/z", "creation /srv/mon/x/f", "unlink /srv/mon/x/f"}},
 		{[]string{"--since", "all", "--path", "/srv/*/y", "--json=true"}, []string{"mkdir /srv/other/y"}},
+		{[]string{"--since", "seq:5"}, []string{"unlink /srv/mon/x/f"}}, // after the checkpoint, sequence 4
 		{nil, nil}, // new events only
 	}
 	for _, tt := range tests {

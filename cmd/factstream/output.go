@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,88 +14,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"github.com/factstream/factstream/client"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
 
-// activityTypes are the FILE_ACTIVITY types a --type filter accepts: every file kind, and gap.
-var activityTypes = func() []string {
-	var ts []string
-	for k := schemas.Kind(1); k.Valid(); k++ {
-		if k.File() {
-			ts = append(ts, k.String())
-		}
-	}
-	return append(ts, schemas.TypeGap)
-}()
-
-// filter selects enriched events: by host and type through the consumer's subjects, by path glob here.
-// Empty lists select everything.
-type filter struct {
-	hosts []string
-	types []string
-	paths []string // doublestar globs on path, host_path and, for a rename, the old ones
-}
-
-// validate checks the filter's values and says which flag is wrong.
-func (f filter) validate() error {
-	var errs []error
-	for _, h := range f.hosts {
-		if h == "" || strings.ContainsAny(h, ".*> \t\r\n") {
-			errs = append(errs, fmt.Errorf("--host %q: not a host name (no '.', '*', '>' or white space)", h))
-		}
-	}
-	for _, t := range f.types {
-		if !slices.Contains(activityTypes, t) {
-			errs = append(errs, fmt.Errorf("--type %q: want one of %s", t, strings.Join(activityTypes, ", ")))
-		}
-	}
-	for _, p := range f.paths {
-		if !doublestar.ValidatePattern(p) || !strings.HasPrefix(p, "/") {
-			errs = append(errs, fmt.Errorf("--path %q: not an absolute glob like /etc/** or /srv/app/*.conf", p))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// subjects are the FACT_ACTIVITY subjects the consumer reads.
-func (f filter) subjects() []string {
-	hosts, types := f.hosts, f.types
-	if len(hosts) == 0 {
-		hosts = []string{"*"}
-	}
-	if len(types) == 0 {
-		types = []string{"*"}
-	}
-	var subs []string
-	for _, h := range hosts {
-		for _, t := range types {
-			subs = append(subs, schemas.ActivitySubject(h, t))
-		}
-	}
-	slices.Sort(subs)
-	return slices.Compact(subs)
-}
-
-// match reports whether a passes the path globs.
-func (f filter) match(a *schemas.Activity) bool {
-	if len(f.paths) == 0 {
-		return true
-	}
-	for _, p := range [][]byte{a.Path, a.HostPath, a.OldPath, a.OldHostPath} {
-		if len(p) == 0 {
-			continue
-		}
-		for _, g := range f.paths {
-			if ok, _ := doublestar.Match(g, string(p)); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
+// filter is client.Filter under the name the commands knew before package client: printer.print
+// takes one.
+type filter = client.Filter
 
 // printer writes enriched events: JSON lines (schemas' stable form), or one human line each, coloured
 // on a terminal. It is safe for concurrent use.
@@ -113,27 +39,47 @@ func newPrinter(w io.Writer, json, color, showHost bool) *printer {
 	return &printer{w: bufio.NewWriter(w), json: json, color: color, showHost: showHost}
 }
 
-// print writes the events of one batch and flushes.
+// print writes the events that pass f and flushes.
 func (p *printer) print(events []schemas.Activity, f filter) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range events {
-		a := &events[i]
-		if !f.match(a) {
-			continue
-		}
-		p.buf = p.buf[:0]
-		if p.json {
-			p.buf = schemas.AppendActivityJSON(p.buf, a)
-		} else {
-			p.buf = appendHuman(p.buf, a, p.color, p.showHost)
-		}
-		p.buf = append(p.buf, '\n')
-		if _, err := p.w.Write(p.buf); err != nil {
-			return err
+		if f.Match(&events[i]) {
+			if err := p.write(&events[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return p.w.Flush()
+}
+
+// printBatch writes the events of a batch of client.Subscribe and flushes.
+func (p *printer) printBatch(b client.Batch) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	for i := range b.Events {
+		if err = p.write(&b.Events[i].Activity); err != nil {
+			break
+		}
+	}
+	if err = cmp.Or(err, p.w.Flush()); err != nil {
+		return fmt.Errorf("writing events: %w", err)
+	}
+	return nil
+}
+
+// write writes one event's line; p.mu is held.
+func (p *printer) write(a *schemas.Activity) error {
+	p.buf = p.buf[:0]
+	if p.json {
+		p.buf = schemas.AppendActivityJSON(p.buf, a)
+	} else {
+		p.buf = appendHuman(p.buf, a, p.color, p.showHost)
+	}
+	p.buf = append(p.buf, '\n')
+	_, err := p.w.Write(p.buf)
+	return err
 }
 
 // ANSI colours of the human form.
@@ -284,84 +230,15 @@ func appendText(b, p []byte) []byte {
 	return strconv.AppendQuote(b, string(p))
 }
 
-// flushAfter is how long follow holds events waiting for the checkpoint that ends their commit.
-const flushAfter = 200 * time.Millisecond
-
-// follow reads FACT_ACTIVITY with an ordered consumer from where cfg says, printing what passes f, until
-// ctx ends. live is called once the consumer exists, so that what is published afterwards is printed.
-//
-// A resolver commits events in batches per host and type, each commit ended by a checkpoint message; follow
-// holds a commit's events until its checkpoint (or flushAfter) and prints them in time order, so that
-// `mkdir x; touch x/f` shows the mkdir first although the two are in different messages.
-func follow(ctx context.Context, js jetstream.JetStream, f filter, cfg jetstream.OrderedConsumerConfig, p *printer, log *zap.Logger, live func()) error {
-	cfg.FilterSubjects = append(f.subjects(), schemas.CheckpointPrefix+".>")
-	c, err := js.OrderedConsumer(ctx, schemas.ActivityStream, cfg)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", schemas.ActivityStream, err)
-	}
-	msgs := make(chan jetstream.Msg, 256)
-	cc, err := c.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
+// follow prints what client.Subscribe delivers for opts until ctx ends: a resolver's commits, each in
+// time order. Unreadable batches are logged and skipped, and so are the consumer's transient errors.
+func follow(ctx context.Context, js jetstream.JetStream, opts client.Options, p *printer, log *zap.Logger) error {
+	opts.OnError = func(err error) {
+		if errors.Is(err, client.ErrUnreadable) {
+			log.Warn("skipping an unreadable FILE_ACTIVITY batch", zap.Error(err))
+			return
 		}
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Debug("FILE_ACTIVITY consumer", zap.Error(err))
-	}))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", schemas.ActivityStream, err)
 	}
-	defer cc.Stop()
-	if live != nil {
-		live()
-	}
-	var (
-		pending []schemas.Activity
-		since   time.Time
-	)
-	flush := func() error {
-		slices.SortStableFunc(pending, func(a, b schemas.Activity) int { return cmp.Compare(a.Time, b.Time) })
-		err := p.print(pending, f)
-		clear(pending)
-		pending = pending[:0]
-		if err != nil {
-			return fmt.Errorf("writing events: %w", err)
-		}
-		return nil
-	}
-	tick := time.NewTicker(flushAfter / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			if len(pending) > 0 && time.Since(since) >= flushAfter {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		case m := <-msgs:
-			if strings.HasPrefix(m.Subject(), schemas.CheckpointPrefix+".") {
-				if err := flush(); err != nil {
-					return err
-				}
-				continue
-			}
-			var batch schemas.ActivityBatch // the events point into it: a new one per message
-			if err := schemas.DecodeActivityBatch(m.Data(), &batch); err != nil {
-				log.Warn("skipping an unreadable FILE_ACTIVITY batch", zap.String("subject", m.Subject()), zap.Error(err))
-				continue
-			}
-			if len(pending) == 0 {
-				since = time.Now()
-			}
-			pending = append(pending, batch.Events...)
-			if len(pending) >= 16384 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-	}
+	return client.Subscribe(ctx, js, opts, p.printBatch)
 }

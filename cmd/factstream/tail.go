@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/factstream/factstream/client"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
@@ -15,7 +17,7 @@ import (
 // tailOptions are the flags of `factstream tail`.
 type tailOptions struct {
 	client clientOptions
-	filter filter
+	filter client.Filter
 	json   bool
 	since  string
 }
@@ -30,7 +32,12 @@ lines (the stable form of schemas/README.md) with --json, the default when stdou
 
 Filters combine: --host and --type select subjects (fact.activity.<host>.<type>), --path keeps events
 whose path or host path (or, for a rename, old path) matches a glob. Each is repeatable; values of one
-filter are alternatives. By default only new events are printed; --since starts earlier.`,
+filter are alternatives. By default only new events are printed; --since starts earlier: at a time, or
+at a FACT_ACTIVITY stream sequence with seq:N (to resume after sequence N, give seq:N+1).
+
+A resolver's commit is printed at once, in time order, when its checkpoint comes (or 200ms after its
+first event without one). Go programs read the same way with package
+github.com/factstream/factstream/client.`,
 		Example: `  # everything new, from the server of factstream up
   factstream tail
 
@@ -39,7 +46,10 @@ filter are alternatives. By default only new events are printed; --since starts 
       --type unlink --type rename --path '/etc/ssh/**' --since 1h
 
   # the whole stream as JSON lines
-  factstream tail --since all --json | jq -r .host_path`,
+  factstream tail --since all --json | jq -r .host_path
+
+  # from stream sequence 1200 on
+  factstream tail --since seq:1200`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTail(cmd.Context(), cmd, o)
@@ -47,41 +57,48 @@ filter are alternatives. By default only new events are printed; --since starts 
 	}
 	f := cmd.Flags()
 	o.client.bind(f)
-	f.StringArrayVar(&o.filter.hosts, "host", nil, "only events of this host, repeatable")
-	f.StringArrayVar(&o.filter.types, "type", nil, "only events of this type, repeatable ("+strings.Join(activityTypes, ", ")+")")
-	f.StringArrayVar(&o.filter.paths, "path", nil, "only events on paths matching this glob (doublestar: /etc/**, /srv/*.conf), repeatable")
+	f.StringArrayVar(&o.filter.Hosts, "host", nil, "only events of this host, repeatable")
+	f.StringArrayVar(&o.filter.Types, "type", nil, "only events of this type, repeatable ("+strings.Join(client.Types(), ", ")+")")
+	f.StringArrayVar(&o.filter.Paths, "path", nil, "only events on paths matching this glob (doublestar: /etc/**, /srv/*.conf), repeatable")
 	f.BoolVar(&o.json, "json", false, "print JSON lines (default when stdout is not a terminal)")
-	f.StringVar(&o.since, "since", "", `start at a time (RFC 3339, e.g. 2026-11-25T13:00:00Z), a duration ago (10m) or "all" (default: new events only)`)
+	f.StringVar(&o.since, "since", "", `start at a time (RFC 3339, e.g. 2026-11-25T13:00:00Z), a duration ago (10m), a stream sequence (seq:N) or "all" (default: new events only)`)
 	return cmd
 }
 
-// tailConsumer is where tail starts: the ordered consumer's deliver policy for --since.
-func tailConsumer(since string, now time.Time) (jetstream.OrderedConsumerConfig, error) {
-	switch since {
-	case "":
-		return jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}, nil
-	case "all":
-		return jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}, nil
+// validate checks every flag before anything connects and returns where tail starts.
+func (o *tailOptions) validate(now time.Time) (client.Start, error) {
+	if err := o.filter.Validate(); err != nil {
+		return client.Start{}, flagErrors(err)
 	}
-	var t time.Time
-	if d, err := time.ParseDuration(since); err == nil && d >= 0 {
-		t = now.Add(-d)
-	} else if t, err = time.Parse(time.RFC3339Nano, since); err != nil {
-		return jetstream.OrderedConsumerConfig{}, fmt.Errorf(`--since %q: want "all", a duration like 10m or a time like 2026-11-25T13:00:00Z`, since)
+	start, err := client.ParseStart(o.since, now)
+	if err != nil {
+		return client.Start{}, flagErrors(err)
 	}
-	return jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t}, nil
+	return start, nil
 }
 
-// validate checks every flag before anything connects.
-func (o *tailOptions) validate(now time.Time) (jetstream.OrderedConsumerConfig, error) {
-	if err := o.filter.validate(); err != nil {
-		return jetstream.OrderedConsumerConfig{}, err
+// flagErrors names tail's flags in the client.ValueErrors of err (one, or several joined).
+func flagErrors(err error) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
 	}
-	return tailConsumer(o.since, now)
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+		if ve, ok := errors.AsType[*client.ValueError](e); ok {
+			flag := ve.Field // host, type, path
+			if flag == "start" {
+				flag = "since"
+			}
+			out[i] = fmt.Errorf("--%s %q: %s", flag, ve.Value, ve.Reason)
+		}
+	}
+	return errors.Join(out...)
 }
 
 func runTail(ctx context.Context, cmd *cobra.Command, o *tailOptions) error {
-	cc, err := o.validate(time.Now())
+	start, err := o.validate(time.Now())
 	if err != nil {
 		return err
 	}
@@ -103,5 +120,5 @@ func runTail(ctx context.Context, cmd *cobra.Command, o *tailOptions) error {
 		return err
 	}
 	p := newPrinter(out, asJSON, !asJSON && tty, true)
-	return follow(ctx, js, o.filter, cc, p, log, nil)
+	return follow(ctx, js, client.Options{Filter: o.filter, Start: start}, p, log)
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/factstream/factstream/client"
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor"
@@ -251,8 +252,7 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 		return nil
 	})
 	g.Go(func() error {
-		return follow(gctx, js, filter{}, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy},
-			p, log, func() { outputLive.Store(true) })
+		return follow(gctx, js, client.Options{OnReady: func() { outputLive.Store(true) }}, p, log)
 	})
 	g.Go(func() error {
 		// Ready: probes attached, first scan published, output live, and the resolver owns every partition
