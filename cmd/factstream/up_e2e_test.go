@@ -5,22 +5,43 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // execEnv makes the test binary run as factstream: the end-to-end test starts it as a subprocess with
 // the command line after the binary's name.
 const execEnv = "FACTSTREAM_TEST_EXEC"
+
+// The end-to-end test's environment, set by the VM harness (integration/vm): envE2EProbes names the
+// probe set up must run (then the test fails rather than skips where it cannot load, and every event
+// must name it); envE2ETimeScale stretches every wait, for kernels under software emulation.
+const (
+	envE2EProbes    = "FACTSTREAM_E2E_PROBES"
+	envE2ETimeScale = "FACTSTREAM_E2E_TIME_SCALE"
+)
+
+// scaled stretches d by FACTSTREAM_E2E_TIME_SCALE.
+func scaled(d time.Duration) time.Duration {
+	f, err := strconv.ParseFloat(os.Getenv(envE2ETimeScale), 64)
+	if err != nil || f < 1 {
+		return d
+	}
+	return time.Duration(float64(d) * f)
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "1" {
@@ -139,12 +160,20 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	ready := filepath.Join(data, "ready")
 	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(90*time.Second))
 	defer cancel()
+	probes := os.Getenv(envE2EProbes)
+	if probes == "" {
+		probes = "auto"
+	}
+	ctr := filepath.Join(root, "ctr") // a container's root, with mon bind-mounted at /data
+	if err := os.MkdirAll(filepath.Join(ctr, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	start := time.Now()
 	up, upOut, upErr := startFactstream(t, ctx, "up", "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
-		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn")
+		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn", "--probes", probes)
 	exited := make(chan error, 1)
 	go func() { exited <- up.Wait() }()
 	for {
@@ -153,7 +182,7 @@ func TestUpEndToEnd(t *testing.T) {
 		}
 		select {
 		case err := <-exited:
-			if msg := upErr.String(); strings.Contains(msg, "probe set unavailable") {
+			if msg := upErr.String(); strings.Contains(msg, "probe set unavailable") && probes == "auto" {
 				t.Skipf("no probe set runs on this kernel: %s", msg)
 			}
 			t.Fatalf("up exited before it was ready: %v\n%s", err, upErr.String())
@@ -199,6 +228,20 @@ func TestUpEndToEnd(t *testing.T) {
 			{find: map[string]string{"type": "rename", "old.host_path": p("mon/f")}, check: map[string]string{"host_path": ""}}}},
 		{func() { sh("chmod 600 mon/a.txt") }, "chmod 600 mon/a.txt", []want{
 			{find: map[string]string{"type": "permission", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0600"}}}},
+		{func() {
+			err := inContainer(ctr, mon, func() error {
+				f, err := os.OpenFile("/data/a.txt", os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					return err
+				}
+				_, err = f.WriteString("from a container\n")
+				return errors.Join(err, f.Close())
+			})
+			if err != nil {
+				t.Fatalf("writing /data/a.txt in a container: %v", err)
+			}
+		}, "a container with mon at /data writes /data/a.txt", []want{
+			{find: map[string]string{"type": "open", "path": "/data/a.txt"}, check: map[string]string{"host_path": p("mon/a.txt"), "monitored": "inode"}}}},
 		{func() { sh("rm mon/a.txt") }, "rm mon/a.txt", []want{
 			{find: map[string]string{"type": "unlink", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
 		{func() { sh("mkdir mon/d; mv mon/d mon/e; touch mon/e/f") }, "mkdir mon/d; mv mon/d mon/e; touch mon/e/f", []want{
@@ -217,7 +260,7 @@ func TestUpEndToEnd(t *testing.T) {
 		did := time.Now()
 		row.do()
 		for _, w := range row.want {
-			i, at := waitFor(t, upOut, cursor, w, 15*time.Second)
+			i, at := waitFor(t, upOut, cursor, w, scaled(15*time.Second))
 			if i < 0 {
 				evs, raw, _ := upOut.snapshot()
 				t.Fatalf("%s: no event %v after #%d in %d lines:\n%s\nstderr:\n%s", row.what, w.find, cursor, len(evs),
@@ -229,7 +272,7 @@ func TestUpEndToEnd(t *testing.T) {
 					t.Errorf("%s: %v: %s = %q, want %q", row.what, w.find, k, got, v)
 				}
 			}
-			checkCommon(t, row.what, evs[i], start)
+			checkCommon(t, row.what, evs[i], start, probes)
 			if w.find["type"] == "rename" {
 				_, raw, _ := upOut.snapshot()
 				t.Logf("%s", raw[i])
@@ -239,7 +282,7 @@ func TestUpEndToEnd(t *testing.T) {
 		}
 	}
 	// Nothing for the read and for the unmonitored tree: give stragglers a moment, then look.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(scaled(1500 * time.Millisecond))
 	evs, raw, _ := upOut.snapshot()
 	for i, ev := range evs {
 		if field(ev, "process.comm") == "cat" || strings.HasPrefix(field(ev, "path"), p("other/d")) {
@@ -251,7 +294,7 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 
 	// tail sees the same lines.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(scaled(10 * time.Second))
 	for {
 		_, traw, _ := tailOut.snapshot()
 		if slices.Equal(traw, raw) {
@@ -270,23 +313,23 @@ func TestUpEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
 		}
-	case <-time.After(20 * time.Second):
-		t.Error("up did not stop within 20s of SIGINT")
+	case <-time.After(scaled(20 * time.Second)):
+		t.Error("up did not stop in time after SIGINT")
 	}
 	if err := tail.Wait(); err != nil {
 		t.Errorf("tail after SIGINT: %v\n%s", err, tailErr.String())
 	}
 }
 
-// checkCommon checks what every file event carries: the host, the probe, why it was monitored, the
-// inode, the process, a time within the test.
-func checkCommon(t *testing.T, what string, ev map[string]any, start time.Time) {
+// checkCommon checks what every file event carries: the host, the probe (probes, unless "auto"), why it
+// was monitored, the inode, the process, a time within the test.
+func checkCommon(t *testing.T, what string, ev map[string]any, start time.Time, probes string) {
 	t.Helper()
 	bad := func(k, got string) { t.Errorf("%s: %s: %s = %q", what, field(ev, "type"), k, got) }
 	if got := field(ev, "host"); got != shortHost() {
 		bad("host", got)
 	}
-	if got := field(ev, "probe"); got != "lsm" && got != "tracepoint" {
+	if got := field(ev, "probe"); (got != "lsm" && got != "tracepoint") || (probes != "auto" && got != probes) {
 		bad("probe", got)
 	}
 	// A rename out of the tree reports why the new name is monitored: "none" (schemas/README.md lists
@@ -367,4 +410,34 @@ func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (i
 		time.Sleep(10 * time.Millisecond)
 	}
 	return -1, time.Time{}
+}
+
+// inContainer runs fn on a thread of its own in a new mount namespace, with src bind-mounted at
+// root/data and root as its root directory, as a container runtime would set up a container: the probes
+// see a task outside the host's mount namespace naming the file by the container's path. The thread
+// ends with fn; the rest of the process never sees the namespace.
+func inContainer(root, src string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		done <- func() error {
+			if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+				return fmt.Errorf("unsharing the mount namespace: %w", err)
+			}
+			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+				return fmt.Errorf("making mounts private: %w", err)
+			}
+			if err := unix.Mount(src, filepath.Join(root, "data"), "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("bind-mounting %s: %w", src, err)
+			}
+			if err := unix.Chroot(root); err != nil {
+				return fmt.Errorf("changing root: %w", err)
+			}
+			if err := unix.Chdir("/"); err != nil {
+				return fmt.Errorf("changing directory: %w", err)
+			}
+			return fn()
+		}()
+	}()
+	return <-done
 }

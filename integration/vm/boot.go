@@ -14,10 +14,14 @@ import (
 	"github.com/factstream/factstream/integration/vm/internal/protocol"
 )
 
-// Defaults of Options.
+// Defaults of Options. One vCPU: loading and unloading BPF programs patches kernel text live (jump labels
+// of the system-call tracepoints, BPF trampolines), with an int3 at the patched site while it changes;
+// under QEMU's TCG a second vCPU can go on running the stale translated code and die on that int3
+// ("Oops: int3" in syscall_exit_to_user_mode_prepare, seen on 6.12). One vCPU has no other CPU to race
+// with, and VMs run side by side use the host's cores instead.
 const (
 	DefaultMemoryMiB = 1024
-	DefaultCPUs      = 2
+	DefaultCPUs      = 1
 	DefaultTimeout   = 10 * time.Minute
 )
 

@@ -74,6 +74,7 @@ func runGuarded(out io.Writer) (code int) {
 
 func run(out io.Writer) (int, error) {
 	mountAll(out)
+	setupSystem(out)
 	cfg, err := readConfig(protocol.ConfigPath)
 	if err != nil {
 		return exitInitFailed, err

@@ -1,0 +1,36 @@
+package vm
+
+import (
+	"testing"
+	"time"
+)
+
+const cliPackage = "github.com/factstream/factstream/cmd/factstream"
+
+// TestEndToEnd runs the whole product inside each configured kernel under the LSM set: the
+// cmd/factstream end-to-end test starts `factstream up --json` (embedded NATS, sensor, resolver) and
+// `factstream tail --json`, performs every row of BEHAVIOUR.md's example table with busybox's commands
+// (a container's write included), and compares the JSON lines field by field. This is the LSM half of
+// the end-to-end proof; the tracepoint half runs on the host's own kernel in the unit tests.
+func TestEndToEnd(t *testing.T) {
+	requireVM(t)
+	busybox, err := EnsureBusybox(t.Context())
+	if err != nil {
+		t.Fatalf("fetching busybox for the guest: %v", err)
+	}
+	bin := BuildTestBinary(t, cliPackage)
+	for _, series := range Series() {
+		t.Run(series+"/lsm", func(t *testing.T) {
+			t.Parallel()
+			k := ensureKernel(t, series)
+			Run(t, k, Options{
+				Binary:    bin,
+				Args:      []string{"-test.v", "-test.count=1", "-test.run=^TestUpEndToEnd$", "-test.timeout=15m"},
+				Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", "FACTSTREAM_E2E_TIME_SCALE=8"},
+				Files:     map[string]string{GuestBusybox: busybox},
+				MemoryMiB: 2048,
+				Timeout:   15 * time.Minute,
+			})
+		})
+	}
+}
