@@ -22,7 +22,7 @@ func TestTailFiltersAndOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{}); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,9 @@ func TestTailFiltersAndOrders(t *testing.T) {
 	url := srv.ClientURL()
 	run := func(args ...string) []string {
 		t.Helper()
-		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		// tail runs until its context ends: long enough to connect, read and flush the commit that has no
+		// checkpoint (200ms) on a machine busy with other tests.
+		rctx, rcancel := context.WithTimeout(ctx, 2500*time.Millisecond)
 		defer rcancel()
 		out, err := execute(rctx, append([]string{"tail", "--nats", url, "--log-level", "error"}, args...)...)
 		if err != nil {
