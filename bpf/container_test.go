@@ -3,9 +3,9 @@ package bpf
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
+	"github.com/factstream/factstream/internal/containertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +27,7 @@ func TestContainerView(t *testing.T) {
 	ino := stat(t, file).Ino
 
 	c.marker(t, base)
-	if err := inContainer(ctr, base, func() error {
+	if err := containertest.Run(ctr, base, func() error {
 		f, err := os.OpenFile("/data/a.txt", os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			return err
@@ -51,34 +51,4 @@ func TestContainerView(t *testing.T) {
 	if len(got[1].Path) != 0 || got[1].Has(FlagPathProcessView) {
 		t.Errorf("host's open: path %q, flags %#x; want neither", got[1].Path, got[1].Flags)
 	}
-}
-
-// inContainer runs fn on a thread of its own in a new mount namespace, with src bind-mounted at
-// root/data and root as its root directory: what a container runtime does, without leaving the test
-// process (so the collector keeps its records). The thread ends with fn; the rest of the process never
-// sees the namespace.
-func inContainer(root, src string, fn func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		done <- func() error {
-			if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-				return err
-			}
-			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-				return err
-			}
-			if err := unix.Mount(src, filepath.Join(root, "data"), "", unix.MS_BIND, ""); err != nil {
-				return err
-			}
-			if err := unix.Chroot(root); err != nil {
-				return err
-			}
-			if err := unix.Chdir("/"); err != nil {
-				return err
-			}
-			return fn()
-		}()
-	}()
-	return <-done
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/factstream/factstream/internal/containertest"
 )
 
 // execEnv makes the test binary run as factstream: the end-to-end test starts it as a subprocess with
@@ -229,7 +228,7 @@ func TestUpEndToEnd(t *testing.T) {
 		{func() { sh("chmod 600 mon/a.txt") }, "chmod 600 mon/a.txt", []want{
 			{find: map[string]string{"type": "permission", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0600"}}}},
 		{func() {
-			err := inContainer(ctr, mon, func() error {
+			err := containertest.Run(ctr, mon, func() error {
 				f, err := os.OpenFile("/data/a.txt", os.O_WRONLY|os.O_APPEND, 0)
 				if err != nil {
 					return err
@@ -410,34 +409,4 @@ func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (i
 		time.Sleep(10 * time.Millisecond)
 	}
 	return -1, time.Time{}
-}
-
-// inContainer runs fn on a thread of its own in a new mount namespace, with src bind-mounted at
-// root/data and root as its root directory, as a container runtime would set up a container: the probes
-// see a task outside the host's mount namespace naming the file by the container's path. The thread
-// ends with fn; the rest of the process never sees the namespace.
-func inContainer(root, src string, fn func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		done <- func() error {
-			if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unsharing the mount namespace: %w", err)
-			}
-			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-				return fmt.Errorf("making mounts private: %w", err)
-			}
-			if err := unix.Mount(src, filepath.Join(root, "data"), "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("bind-mounting %s: %w", src, err)
-			}
-			if err := unix.Chroot(root); err != nil {
-				return fmt.Errorf("changing root: %w", err)
-			}
-			if err := unix.Chdir("/"); err != nil {
-				return fmt.Errorf("changing directory: %w", err)
-			}
-			return fn()
-		}()
-	}()
-	return <-done
 }
