@@ -250,6 +250,7 @@ const (
 	lsmVarAnchorProbeSet    = "_anchor_probe_set"
 	lsmVarHostMntns         = "host_mntns"
 	lsmVarPrefixCount       = "prefix_count"
+	lsmVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadLsm returns the embedded CollectionSpec for lsm.
@@ -350,6 +351,7 @@ type lsmVariableSpecs struct {
 	AnchorProbeSet   *ebpf.VariableSpec `ebpf:"_anchor_probe_set"`
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
 	PrefixCount      *ebpf.VariableSpec `ebpf:"prefix_count"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // lsmObjects contains all objects after they have been loaded into the kernel.
@@ -416,6 +418,7 @@ type lsmVariables struct {
 	AnchorProbeSet   *ebpf.Variable `ebpf:"_anchor_probe_set"`
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
 	PrefixCount      *ebpf.Variable `ebpf:"prefix_count"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // lsmPrograms contains all programs after they have been loaded into the kernel.

@@ -27,12 +27,15 @@ const (
 	ProbeSetTracepoint ProbeSet = "tracepoint"
 )
 
+// DefaultRingSize is Options.RingSize when it is zero: 8 MiB, some 60,000 short records.
+const DefaultRingSize = 8 << 20
+
 // Options configure Load. The zero value is usable: every field has a default.
 type Options struct {
 	// Set is the probe set to load: auto (the default), lsm or tracepoint.
 	Set ProbeSet
 	// RingSize is the ring buffer's size in bytes, a power of two and a multiple of the page size.
-	// Default 8 MiB.
+	// Default DefaultRingSize.
 	RingSize uint32
 	// TrackedInodes bounds the tracked (dev, ino) set. Default 262144.
 	TrackedInodes uint32
@@ -41,6 +44,11 @@ type Options struct {
 	// HostMountNS is the inode number of the host's mount namespace: path prefixes are matched only for tasks
 	// in it, since a container's paths are not the host's. 0 matches every task.
 	HostMountNS uint32
+	// WakeupBytes: a record wakes a reader blocked in ReadInto only once this many bytes wait in the ring
+	// buffer; below that it waits for the reader's deadline (SetDeadline), so a reader that sets one must
+	// poll. Waking the reader for every record (0, the default) is what costs most on a busy monitored
+	// path. Must be less than RingSize.
+	WakeupBytes uint32
 	// VerifierLog asks for the verifier's log on load failures (large).
 	VerifierLog bool
 }
@@ -54,11 +62,14 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("probe set %q: want auto, lsm or tracepoint", o.Set)
 	}
 	if o.RingSize == 0 {
-		o.RingSize = 8 << 20
+		o.RingSize = DefaultRingSize
 	}
 	page := uint32(os.Getpagesize())
 	if o.RingSize&(o.RingSize-1) != 0 || o.RingSize%page != 0 {
 		return fmt.Errorf("ring size %d: must be a power of two and a multiple of the page size %d", o.RingSize, page)
+	}
+	if o.WakeupBytes >= o.RingSize {
+		return fmt.Errorf("wakeup bytes %d: must be less than the ring size %d", o.WakeupBytes, o.RingSize)
 	}
 	if o.TrackedInodes == 0 {
 		o.TrackedInodes = 262144
@@ -154,6 +165,9 @@ func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
 	spec.Maps["prefixes"].MaxEntries = opts.Prefixes
 	if err := spec.Variables["host_mntns"].Set(opts.HostMountNS); err != nil {
 		return fmt.Errorf("set host mount namespace: %w", err)
+	}
+	if err := spec.Variables["wakeup_bytes"].Set(opts.WakeupBytes); err != nil {
+		return fmt.Errorf("set wakeup bytes: %w", err)
 	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {

@@ -120,6 +120,7 @@ const (
 	tracepointVarDentrySiblingOff    = "dentry_sibling_off"
 	tracepointVarHostMntns           = "host_mntns"
 	tracepointVarPrefixCount         = "prefix_count"
+	tracepointVarWakeupBytes         = "wakeup_bytes"
 )
 
 // loadTracepoint returns the embedded CollectionSpec for tracepoint.
@@ -280,6 +281,7 @@ type tracepointVariableSpecs struct {
 	DentrySiblingOff    *ebpf.VariableSpec `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.VariableSpec `ebpf:"host_mntns"`
 	PrefixCount         *ebpf.VariableSpec `ebpf:"prefix_count"`
+	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // tracepointObjects contains all objects after they have been loaded into the kernel.
@@ -361,6 +363,7 @@ type tracepointVariables struct {
 	DentrySiblingOff    *ebpf.Variable `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.Variable `ebpf:"host_mntns"`
 	PrefixCount         *ebpf.Variable `ebpf:"prefix_count"`
+	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // tracepointPrograms contains all programs after they have been loaded into the kernel.

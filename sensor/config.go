@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/sensor/glob"
 )
 
@@ -47,7 +49,18 @@ type ProbesConfig struct {
 	RingSize ByteSize `yaml:"ring_size"`
 	// TrackedInodes bounds the kernel's tracked set; the probes' default when zero.
 	TrackedInodes uint32 `yaml:"tracked_inodes"`
+	// WakeupBytes: the probes wake the sensor once this many bytes wait in the ring buffer; fewer wait
+	// for the sensor's poll (every PollInterval). 0 wakes it for every record: the lowest latency, and
+	// on a busy monitored path the highest cost.
+	WakeupBytes ByteSize `yaml:"wakeup_bytes"`
 }
+
+// DefaultWakeupBytes is ProbesConfig.WakeupBytes by default: about 500 short records.
+const DefaultWakeupBytes = 64 << 10
+
+// PollInterval is how often the sensor reads the ring buffer when records below WakeupBytes did not
+// wake it: the most a record waits there.
+const PollInterval = 5 * time.Millisecond
 
 // NATSConfig says where raw events go: an embedded server (URL empty) or an external one.
 type NATSConfig struct {
@@ -133,7 +146,7 @@ func DefaultConfig() Config {
 	return Config{
 		StateDir: DefaultStateDir,
 		HostRoot: "/",
-		Probes:   ProbesConfig{Set: "auto"},
+		Probes:   ProbesConfig{Set: "auto", WakeupBytes: DefaultWakeupBytes},
 		NATS:     NATSConfig{Embedded: EmbeddedConfig{Listen: DefaultEmbeddedListen}},
 		Batch:    BatchConfig{MaxEvents: DefaultMaxEvents, MaxBytes: DefaultMaxBatchBytes, MaxDelay: DefaultMaxDelay},
 		Metrics:  MetricsConfig{Listen: DefaultMetricsListen},
@@ -223,6 +236,9 @@ func (p *ProbesConfig) validate(bad badFunc) {
 	}
 	if r := p.RingSize; r != 0 && (r < 4096 || r&(r-1) != 0) {
 		bad("probes.ring_size", "%d: must be a power of two of at least 4096", r)
+	}
+	if ring := cmp.Or(p.RingSize, bpf.DefaultRingSize); p.WakeupBytes >= ring {
+		bad("probes.wakeup_bytes", "%d: must be less than the ring buffer's %d bytes", p.WakeupBytes, ring)
 	}
 }
 

@@ -15,8 +15,10 @@ import (
 const readBackoff = 50 * time.Millisecond
 
 // drain reads the ring buffer on its own goroutine, with one reused record, until stop is set or the
-// source is closed: each record is checked against the kernel sequence, converted and batched. When
-// nothing arrives for idleTick it looks up (stop, holes that have stayed open).
+// source is closed: each record is checked against the kernel sequence, converted and batched. The read
+// returns at each poll deadline (PollInterval when the probes wake the sensor only for WakeupBytes, else
+// idleTick), which reads what did not wake it; every idleTick it looks up (stop, holes that have stayed
+// open).
 func (s *Sensor) drain(stop *atomic.Bool) error {
 	var (
 		ev    bpf.Event
@@ -24,13 +26,14 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 		reads uint64
 		first = true
 		warn  = newRateLimit(10 * time.Second)
+		tick  = pollTick{every: s.pollEvery(), idle: time.Now()}
 	)
 	defer func() { s.m.ringReads.Add(float64(reads)) }()
-	s.probes.SetDeadline(time.Now().Add(idleTick))
+	s.probes.SetDeadline(time.Now().Add(tick.every))
 	for !stop.Load() {
 		err := s.probes.ReadInto(&ev)
 		if err != nil {
-			if done, err := s.readFailed(err, warn); done {
+			if done, err := s.readFailed(err, warn, &tick); done {
 				return err
 			}
 			continue
@@ -68,15 +71,33 @@ func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
 	return s.batch.add(raw, fromKernel)
 }
 
+// pollTick is when the drain loop reads next without being woken, and when it last looked up.
+type pollTick struct {
+	every time.Duration
+	idle  time.Time
+}
+
+// pollEvery is how often the drain loop reads the ring buffer without being woken.
+func (s *Sensor) pollEvery() time.Duration {
+	if s.cfg.Probes.WakeupBytes > 0 {
+		return PollInterval
+	}
+	return idleTick
+}
+
 // readFailed handles a failed read; done says the loop must end (with err, nil for a clean stop).
-func (s *Sensor) readFailed(err error, warn *rateLimit) (done bool, _ error) {
+func (s *Sensor) readFailed(err error, warn *rateLimit, tick *pollTick) (done bool, _ error) {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if lost := s.gaps.idle(time.Now()); lost > 0 {
-			s.holes(lost)
+		now := time.Now()
+		if now.Sub(tick.idle) >= idleTick {
+			tick.idle = now
+			if lost := s.gaps.idle(now); lost > 0 {
+				s.holes(lost)
+			}
+			s.kseq.Store(s.gaps.contiguous())
 		}
-		s.kseq.Store(s.gaps.contiguous())
-		s.probes.SetDeadline(time.Now().Add(idleTick))
+		s.probes.SetDeadline(now.Add(tick.every))
 		return false, nil
 	case errors.Is(err, bpf.ErrClosed):
 		return true, nil

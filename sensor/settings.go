@@ -49,6 +49,7 @@ func settings(c *Config) []setting {
 		{"probes.pin_path", "bpffs directory to pin probes in so the kernel records across restarts (empty: no pinning)", &c.Probes.PinPath},
 		{"probes.ring_size", "ring buffer size, a power of two (0: the probes' default)", &c.Probes.RingSize},
 		{"probes.tracked_inodes", "capacity of the kernel's tracked inode set (0: the probes' default)", &c.Probes.TrackedInodes},
+		{"probes.wakeup_bytes", "the probes wake the sensor once this much waits in the ring; less waits for its 5ms poll (0: every record, lowest latency, highest cost)", &c.Probes.WakeupBytes},
 		{"nats.url", "external NATS URL(s), comma-separated; empty starts an embedded server", &c.NATS.URL},
 		{"nats.creds_file", "NATS credentials file", &c.NATS.CredsFile},
 		{"nats.nkey_seed_file", "file with a NATS user nkey seed", &c.NATS.NkeySeedFile},

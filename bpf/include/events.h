@@ -148,6 +148,18 @@ static __always_inline __u32 append_kstr(struct scratch *s, __u32 off, const cha
 }
 
 /* submit stamps the sequence and size and copies the record into the ring buffer, counting the outcome. */
+/* wakeup_flags says whether this record wakes the reader: waking a sleeping task for every record costs
+ * more than the probes themselves (an IPI and a context switch each), so below wakeup_bytes the record
+ * waits for the reader's own poll. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit(struct scratch *s, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
@@ -155,7 +167,7 @@ static __always_inline void submit(struct scratch *s, enum hook hook)
 
 	h->size = size;
 	h->seq = next_seq();
-	if (bpf_ringbuf_output(&events, s->buf, size & (SCRATCH_SIZE - 1), 0))
+	if (bpf_ringbuf_output(&events, s->buf, size & (SCRATCH_SIZE - 1), wakeup_flags()))
 		count(hook, COUNTER_RINGBUFFER_FULL);
 	else
 		count(hook, COUNTER_ADDED);

@@ -81,3 +81,4 @@ volatile __u32 prefix_count; /* entries in the prefix trie; 0 skips building pat
 
 /* Load-time settings, set on the spec before load. */
 const volatile __u32 host_mntns = 0; /* match path prefixes only for tasks in this mount namespace (0: all) */
+const volatile __u32 wakeup_bytes = 0; /* wake the reader once this many bytes wait in the ring (0: every record) */

@@ -137,7 +137,8 @@ func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
 		log.Warn("probes.pin_path is not supported by this build's probes yet; the kernel stops recording while the sensor is down",
 			zap.String("pin_path", c.PinPath))
 	}
-	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns})
+	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns,
+		WakeupBytes: uint32(c.WakeupBytes)})
 	if errors.Is(err, bpf.ErrUnavailable) {
 		return nil, fmt.Errorf("loading the %s probes: %w (probes.set chooses another set)", c.Set, err)
 	}
