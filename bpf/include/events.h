@@ -147,7 +147,6 @@ static __always_inline __u32 append_kstr(struct scratch *s, __u32 off, const cha
 	return n > 0 ? (__u32)n - 1 : 0;
 }
 
-/* submit stamps the sequence and size and copies the record into the ring buffer, counting the outcome. */
 /* wakeup_flags says whether this record wakes the reader: waking a sleeping task for every record costs
  * more than the probes themselves (an IPI and a context switch each), so below wakeup_bytes the record
  * waits for the reader's own poll. */
@@ -160,6 +159,7 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* submit stamps the sequence and size and copies the record into the ring buffer, counting the outcome. */
 static __always_inline void submit(struct scratch *s, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
