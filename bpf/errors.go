@@ -12,6 +12,8 @@ var (
 	ErrClosed = errors.New("probes closed")
 	// ErrBadPrefix: a path prefix the kernel cannot match (relative, too long).
 	ErrBadPrefix = errors.New("bad path prefix")
+	// ErrNoTaskIterator: the kernel did not load the task iterator, so Processes cannot list processes.
+	ErrNoTaskIterator = errors.New("no task iterator loaded")
 )
 
 // UnavailableError says why a probe set cannot run here. It matches ErrUnavailable.

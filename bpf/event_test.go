@@ -22,6 +22,7 @@ func TestWireSizes(t *testing.T) {
 		{"ext_unlink", unsafe.Sizeof(ExtUnlink{}), 8},
 		{"ext_mount", unsafe.Sizeof(ExtMount{}), 8},
 		{"ext_proc", unsafe.Sizeof(ExtProc{}), 16},
+		{"proc_info", unsafe.Sizeof(ProcessInfo{}), 64},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)

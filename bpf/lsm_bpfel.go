@@ -202,6 +202,20 @@ const (
 	lsmProbeSetPROBE_TRACEPOINT lsmProbeSet = 2
 )
 
+type lsmProcInfo struct {
+	_           structs.HostLayout
+	Start       uint64
+	ParentStart uint64
+	CgroupId    uint64
+	Tgid        uint32
+	ParentTgid  uint32
+	Uid         uint32
+	Gid         uint32
+	Loginuid    uint32
+	Mntns       uint32
+	Comm        [16]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -232,6 +246,7 @@ const (
 	lsmProgPathUnlink       = "path_unlink"
 	lsmProgSbMount          = "sb_mount"
 	lsmProgSbUmount         = "sb_umount"
+	lsmProgScanTasks        = "scan_tasks"
 	lsmProgSchedProcessExec = "sched_process_exec"
 	lsmProgSchedProcessExit = "sched_process_exit"
 	lsmProgSchedProcessFork = "sched_process_fork"
@@ -248,6 +263,7 @@ const (
 	lsmVarAnchorHook        = "_anchor_hook"
 	lsmVarAnchorMonitored   = "_anchor_monitored"
 	lsmVarAnchorProbeSet    = "_anchor_probe_set"
+	lsmVarAnchorProcInfo    = "_anchor_proc_info"
 	lsmVarHostMntns         = "host_mntns"
 	lsmVarPrefixCount       = "prefix_count"
 	lsmVarWakeupBytes       = "wakeup_bytes"
@@ -312,6 +328,7 @@ type lsmProgramSpecs struct {
 	PathUnlink       *ebpf.ProgramSpec `ebpf:"path_unlink"`
 	SbMount          *ebpf.ProgramSpec `ebpf:"sb_mount"`
 	SbUmount         *ebpf.ProgramSpec `ebpf:"sb_umount"`
+	ScanTasks        *ebpf.ProgramSpec `ebpf:"scan_tasks"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -349,6 +366,7 @@ type lsmVariableSpecs struct {
 	AnchorHook       *ebpf.VariableSpec `ebpf:"_anchor_hook"`
 	AnchorMonitored  *ebpf.VariableSpec `ebpf:"_anchor_monitored"`
 	AnchorProbeSet   *ebpf.VariableSpec `ebpf:"_anchor_probe_set"`
+	AnchorProcInfo   *ebpf.VariableSpec `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
 	PrefixCount      *ebpf.VariableSpec `ebpf:"prefix_count"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -416,6 +434,7 @@ type lsmVariables struct {
 	AnchorHook       *ebpf.Variable `ebpf:"_anchor_hook"`
 	AnchorMonitored  *ebpf.Variable `ebpf:"_anchor_monitored"`
 	AnchorProbeSet   *ebpf.Variable `ebpf:"_anchor_probe_set"`
+	AnchorProcInfo   *ebpf.Variable `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
 	PrefixCount      *ebpf.Variable `ebpf:"prefix_count"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
@@ -442,6 +461,7 @@ type lsmPrograms struct {
 	PathUnlink       *ebpf.Program `ebpf:"path_unlink"`
 	SbMount          *ebpf.Program `ebpf:"sb_mount"`
 	SbUmount         *ebpf.Program `ebpf:"sb_umount"`
+	ScanTasks        *ebpf.Program `ebpf:"scan_tasks"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
@@ -466,6 +486,7 @@ func (p *lsmPrograms) Close() error {
 		p.PathUnlink,
 		p.SbMount,
 		p.SbUmount,
+		p.ScanTasks,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

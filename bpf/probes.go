@@ -240,7 +240,11 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	}
 	p.attachTo = map[string]string{}
 	for name := range coll.Programs {
-		if to := spec.Programs[name].AttachTo; to != "" || spec.Programs[name].Type != ebpf.RawTracepoint {
+		ps := spec.Programs[name]
+		if ps.AttachType == ebpf.AttachTraceIter {
+			continue // run on demand (Processes), never attached to a hook
+		}
+		if to := ps.AttachTo; to != "" || ps.Type != ebpf.RawTracepoint {
 			p.attachTo[name] = to // system-call handlers have none: they are reached by tail call
 		}
 	}

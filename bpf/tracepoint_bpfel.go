@@ -97,6 +97,7 @@ const (
 	tracepointProgExitUmount         = "exit_umount"
 	tracepointProgExitUnlink         = "exit_unlink"
 	tracepointProgExitUnlinkat       = "exit_unlinkat"
+	tracepointProgScanTasks          = "scan_tasks"
 	tracepointProgSchedProcessExec   = "sched_process_exec"
 	tracepointProgSchedProcessExit   = "sched_process_exit"
 	tracepointProgSchedProcessFork   = "sched_process_fork"
@@ -115,6 +116,7 @@ const (
 	tracepointVarAnchorHook          = "_anchor_hook"
 	tracepointVarAnchorMonitored     = "_anchor_monitored"
 	tracepointVarAnchorProbeSet      = "_anchor_probe_set"
+	tracepointVarAnchorProcInfo      = "_anchor_proc_info"
 	tracepointVarDentryChildrenHlist = "dentry_children_hlist"
 	tracepointVarDentryChildrenOff   = "dentry_children_off"
 	tracepointVarDentrySiblingOff    = "dentry_sibling_off"
@@ -231,6 +233,7 @@ type tracepointProgramSpecs struct {
 	ExitUmount        *ebpf.ProgramSpec `ebpf:"exit_umount"`
 	ExitUnlink        *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat      *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ScanTasks         *ebpf.ProgramSpec `ebpf:"scan_tasks"`
 	SchedProcessExec  *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork  *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -276,6 +279,7 @@ type tracepointVariableSpecs struct {
 	AnchorHook          *ebpf.VariableSpec `ebpf:"_anchor_hook"`
 	AnchorMonitored     *ebpf.VariableSpec `ebpf:"_anchor_monitored"`
 	AnchorProbeSet      *ebpf.VariableSpec `ebpf:"_anchor_probe_set"`
+	AnchorProcInfo      *ebpf.VariableSpec `ebpf:"_anchor_proc_info"`
 	DentryChildrenHlist *ebpf.VariableSpec `ebpf:"dentry_children_hlist"`
 	DentryChildrenOff   *ebpf.VariableSpec `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.VariableSpec `ebpf:"dentry_sibling_off"`
@@ -358,6 +362,7 @@ type tracepointVariables struct {
 	AnchorHook          *ebpf.Variable `ebpf:"_anchor_hook"`
 	AnchorMonitored     *ebpf.Variable `ebpf:"_anchor_monitored"`
 	AnchorProbeSet      *ebpf.Variable `ebpf:"_anchor_probe_set"`
+	AnchorProcInfo      *ebpf.Variable `ebpf:"_anchor_proc_info"`
 	DentryChildrenHlist *ebpf.Variable `ebpf:"dentry_children_hlist"`
 	DentryChildrenOff   *ebpf.Variable `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.Variable `ebpf:"dentry_sibling_off"`
@@ -436,6 +441,7 @@ type tracepointPrograms struct {
 	ExitUmount        *ebpf.Program `ebpf:"exit_umount"`
 	ExitUnlink        *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat      *ebpf.Program `ebpf:"exit_unlinkat"`
+	ScanTasks         *ebpf.Program `ebpf:"scan_tasks"`
 	SchedProcessExec  *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork  *ebpf.Program `ebpf:"sched_process_fork"`
@@ -511,6 +517,7 @@ func (p *tracepointPrograms) Close() error {
 		p.ExitUmount,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
+		p.ScanTasks,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

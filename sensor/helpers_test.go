@@ -3,6 +3,7 @@ package sensor
 import (
 	"context"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type fakeProbes struct {
 	prefixes map[string]bool
 	counters bpf.Counters
 	set      bpf.ProbeSet
+	procs    []bpf.ProcessInfo
 }
 
 func newFakeProbes() *fakeProbes {
@@ -127,6 +129,12 @@ func (f *fakeProbes) addRingFull(hook string, n uint64) {
 }
 
 func (f *fakeProbes) Set() bpf.ProbeSet { return f.set }
+
+func (f *fakeProbes) Processes() ([]bpf.ProcessInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.procs), nil
+}
 
 // openEvent is a kernel record: process 42 opened inode ino on dev for writing.
 func openEvent(seq, dev, ino uint64) bpf.Event {

@@ -231,6 +231,10 @@ func (s *Sensor) start(ctx context.Context) error {
 	defer s.scanMu.Unlock()
 	set := s.set.Load()
 	s.applyPrefixes(set)
+	if _, err := s.scanProcesses(); err != nil {
+		// The processes' own events still come; only those older than the probes lack their details.
+		s.log.Warn("processes that started before the sensor will lack exe, arguments and container", zap.Error(err))
+	}
 	if _, err := s.runScan(ctx, set, nil); err != nil {
 		if ctx.Err() != nil {
 			return nil

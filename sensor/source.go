@@ -18,9 +18,10 @@ type EventSource interface {
 }
 
 // Kernel is the probes' state the sensor changes and reads: the tracked inode set, the path prefixes,
-// the per-hook counters and the name of the running probe set. *bpf.Probes satisfies it. Its methods
-// may be called from several goroutines.
+// the per-hook counters, the processes running now and the name of the running probe set. *bpf.Probes
+// satisfies it. Its methods may be called from several goroutines.
 type Kernel interface {
+	Processes() ([]bpf.ProcessInfo, error)
 	Track(dev, ino uint64) error
 	Untrack(dev, ino uint64) error
 	AddPrefix(prefix string) error

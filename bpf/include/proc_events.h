@@ -108,3 +108,28 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	submit(s, HOOK_SCHED_PROCESS_EXIT);
 	return 0;
 }
+
+/* scan_tasks writes a proc_info for every process (thread group leader) when user space reads its
+ * iterator: the sensor's process scan, so that processes older than the probes are known by the same keys
+ * as the ones the probes see start. Never attached to a hook: Probes.Processes runs it. */
+SEC("iter/task")
+int scan_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct proc_info pi = {};
+
+	if (!task || BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0; /* the end, or a thread: its process has its own entry */
+	pi.tgid = BPF_CORE_READ(task, tgid);
+	pi.start = BPF_CORE_READ(task, start_time);
+	pi.parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
+	pi.parent_start = BPF_CORE_READ(task, real_parent, group_leader, start_time);
+	pi.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	pi.uid = BPF_CORE_READ(task, cred, uid.val);
+	pi.gid = BPF_CORE_READ(task, cred, gid.val);
+	pi.loginuid = task_loginuid(task);
+	pi.mntns = task_mntns(task);
+	BPF_CORE_READ_STR_INTO(&pi.comm, task, comm);
+	bpf_seq_write(ctx->meta->seq, &pi, sizeof(pi));
+	return 0;
+}

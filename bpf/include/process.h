@@ -16,6 +16,23 @@ static __always_inline __u32 task_loginuid(struct task_struct *task)
 	return (__u32)-1;
 }
 
+/* proc_info is one process as the task iterator (scan_tasks) reports it for the sensor's process scan: the
+ * ids the kernel writes into every record, exactly (/proc rounds the start time to clock ticks). */
+struct proc_info {
+	__u64 start;        /* the group leader's start_time, ns since boot, as in event_hdr.proc_start */
+	__u64 parent_start; /* the real parent's */
+	__u64 cgroup_id;    /* cgroup v2 id */
+	__u32 tgid;
+	__u32 parent_tgid;
+	__u32 uid;
+	__u32 gid;
+	__u32 loginuid;
+	__u32 mntns;
+	char comm[16];
+};
+
+const struct proc_info *_anchor_proc_info __attribute__((unused)); /* keeps the type in BTF for bpf2go */
+
 /* fill_task writes the header fields that name task. */
 static __always_inline void fill_task(struct event_hdr *h, struct task_struct *task)
 {

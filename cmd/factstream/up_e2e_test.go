@@ -205,6 +205,10 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	p := func(rel string) string { return filepath.Join(root, rel) }
 	odd := "mon/n\xff\nl.txt" // invalid UTF-8 and a newline
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	rows := []struct {
 		do   func()
 		what string
@@ -240,7 +244,9 @@ func TestUpEndToEnd(t *testing.T) {
 				t.Fatalf("writing /data/a.txt in a container: %v", err)
 			}
 		}, "a container with mon at /data writes /data/a.txt", []want{
-			{find: map[string]string{"type": "open", "path": "/data/a.txt"}, check: map[string]string{"host_path": p("mon/a.txt"), "monitored": "inode"}}}},
+			// The writer is this test process, older than up: the sensor's process scan names its exe.
+			{find: map[string]string{"type": "open", "path": "/data/a.txt"}, check: map[string]string{"host_path": p("mon/a.txt"), "monitored": "inode",
+				"process.exe": self}}}},
 		{func() { sh("rm mon/a.txt") }, "rm mon/a.txt", []want{
 			{find: map[string]string{"type": "unlink", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
 		{func() { sh("mkdir mon/d; mv mon/d mon/e; touch mon/e/f") }, "mkdir mon/d; mv mon/d mon/e; touch mon/e/f", []want{
