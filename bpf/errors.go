@@ -31,6 +31,10 @@ func (e *UnavailableError) Error() string {
 	return msg
 }
 
+// Summary is the error without its underlying cause: the line to show a person, whose cause (a loader's
+// error with hints meant for other failures) belongs in a log.
+func (e *UnavailableError) Summary() string { return string(e.Set) + " probes unavailable: " + e.Reason }
+
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }

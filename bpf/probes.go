@@ -126,6 +126,9 @@ func Load(opts Options) (*Probes, error) {
 		return nil, fmt.Errorf("load probes: no probe set runs here: %w", errors.Join(err, tpErr))
 	}
 	p.why = "auto: " + err.Error()
+	if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+		p.why = "auto: " + ue.Summary()
+	}
 	return p, nil
 }
 
