@@ -251,8 +251,16 @@ func TestWorkersFailover(t *testing.T) {
 	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
 	out := readActivity(t, js)
 
-	ws := []*worker{startWorker(t, testConfig(t, nc, "w1")), startWorker(t, testConfig(t, nc, "w2")),
-		startWorker(t, testConfig(t, nc, "w3"))}
+	// The fleet stores one process message after the file message it serves (i == 20); under load the
+	// two can be stored more than testConfig's 200ms of stream time apart, and the file event would then
+	// be released without its process, in both runs alike. A lateness above any such delay keeps the
+	// check on enrichment meaningful.
+	cfg := func(worker string) Config {
+		c := testConfig(t, nc, worker)
+		c.Lateness = 2 * time.Second
+		return c
+	}
+	ws := []*worker{startWorker(t, cfg("w1")), startWorker(t, cfg("w2")), startWorker(t, cfg("w3"))}
 	waitFor(t, 10*time.Second, "every worker owns partitions and output flows", func() bool {
 		n, _ := out.count()
 		return n > 0 && len(ws[0].r.Owned()) > 0 && len(ws[1].r.Owned()) > 0 && len(ws[2].r.Owned()) > 0
@@ -282,7 +290,7 @@ func TestWorkersFailover(t *testing.T) {
 	// The reference run needs no failover: a long lease keeps a loaded machine's slow renewals from moving
 	// its partitions, and it waits for as many events as the three workers gave (or times out, and the
 	// comparison below names the difference).
-	soloCfg := testConfig(t, nc, "solo")
+	soloCfg := cfg("solo")
 	soloCfg.LeaseTTL = 15 * time.Second
 	solo := startWorker(t, soloCfg)
 	out1.waitStable(t, len(three), 2*time.Second, 30*time.Second)
