@@ -33,7 +33,9 @@ func (e *UnavailableError) Error() string {
 
 // Summary is the error without its underlying cause: the line to show a person, whose cause (a loader's
 // error with hints meant for other failures) belongs in a log.
-func (e *UnavailableError) Summary() string { return string(e.Set) + " probes unavailable: " + e.Reason }
+func (e *UnavailableError) Summary() string {
+	return string(e.Set) + " probes unavailable: " + e.Reason
+}
 
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
