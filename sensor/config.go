@@ -234,8 +234,8 @@ func (p *ProbesConfig) validate(bad badFunc) {
 	if p.PinPath != "" && !filepath.IsAbs(p.PinPath) {
 		bad("probes.pin_path", "%q: not absolute", p.PinPath)
 	}
-	if r := p.RingSize; r != 0 && (r < 4096 || r&(r-1) != 0) {
-		bad("probes.ring_size", "%d: must be a power of two of at least 4096", r)
+	if r := p.RingSize; r != 0 && (r < 4096 || r > 1<<30 || r&(r-1) != 0) {
+		bad("probes.ring_size", "%d: must be a power of two from 4096 to 1GiB", r)
 	}
 	if ring := cmp.Or(p.RingSize, bpf.DefaultRingSize); p.WakeupBytes >= ring {
 		bad("probes.wakeup_bytes", "%d: must be less than the ring buffer's %d bytes", p.WakeupBytes, ring)

@@ -101,6 +101,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"unknown file key", "bacth:\n  max_events: 3\n", nil, nil, []string{"field bacth not found"}},
 		{"bad size in file", "batch:\n  max_bytes: huge\n", nil, nil, []string{`line 2: "huge": not a size`}},
 		{"probe set", "", []string{"FACTSTREAM_PROBES_SET=kprobe"}, nil, []string{`probes.set: "kprobe": want auto, lsm or tracepoint`}},
+		{"ring too big", "", []string{"FACTSTREAM_PROBES_RING_SIZE=8GiB"}, nil,
+			[]string{"probes.ring_size: 8589934592: must be a power of two from 4096 to 1GiB"}},
 		{"wakeup past the ring", "", []string{"FACTSTREAM_PROBES_RING_SIZE=64KiB", "FACTSTREAM_PROBES_WAKEUP_BYTES=64KiB"}, nil,
 			[]string{"probes.wakeup_bytes: 65536: must be less than the ring buffer's 65536 bytes"}},
 		{"host token", "", []string{"FACTSTREAM_HOST=a.b"}, nil, []string{`host: "a.b": must not contain '.'`}},
