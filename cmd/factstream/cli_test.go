@@ -183,7 +183,7 @@ func sampleEvents() []schemas.Activity {
 func TestJSONLines(t *testing.T) {
 	var out bytes.Buffer
 	p := newPrinter(&out, true, false, false)
-	if err := p.print(sampleEvents(), filter{}); err != nil {
+	if err := p.print(sampleEvents()); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "events.jsonl")

@@ -132,7 +132,7 @@ func runHistory(ctx context.Context, cmd *cobra.Command, o *historyOptions) erro
 	out := cmd.OutOrStdout()
 	asJSON := o.asJSON(cmd)
 	p := newPrinter(out, asJSON, !asJSON && stdoutIsTerminal(out), false)
-	if err := p.print(events, filter{}); err != nil {
+	if err := p.print(events); err != nil {
 		return fmt.Errorf("writing events: %w", err)
 	}
 	return nil

@@ -20,10 +20,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// filter is client.Filter under the name the commands knew before package client: printer.print
-// takes one.
-type filter = client.Filter
-
 // printer writes enriched events: JSON lines (schemas' stable form), or one human line each, coloured
 // on a terminal. It is safe for concurrent use.
 type printer struct {
@@ -39,15 +35,13 @@ func newPrinter(w io.Writer, json, color, showHost bool) *printer {
 	return &printer{w: bufio.NewWriter(w), json: json, color: color, showHost: showHost}
 }
 
-// print writes the events that pass f and flushes.
-func (p *printer) print(events []schemas.Activity, f filter) error {
+// print writes events and flushes.
+func (p *printer) print(events []schemas.Activity) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range events {
-		if f.Match(&events[i]) {
-			if err := p.write(&events[i]); err != nil {
-				return err
-			}
+		if err := p.write(&events[i]); err != nil {
+			return err
 		}
 	}
 	return p.w.Flush()
