@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/factstream/factstream/client"
 	"github.com/spf13/pflag"
 )
 
@@ -33,19 +33,11 @@ func (o *forensicOptions) validate() error {
 	if o.host == "" {
 		return fmt.Errorf("--host is required: the host whose events to replay")
 	}
-	if err := checkHost(o.host); err != nil {
-		return err
+	if err := (client.Filter{Hosts: []string{o.host}}).Validate(); err != nil {
+		return flagErrors(err)
 	}
 	if o.lateness < 0 {
 		return fmt.Errorf("--lateness %s: must not be negative", o.lateness)
-	}
-	return nil
-}
-
-// checkHost says whether h can be a host name in a subject.
-func checkHost(h string) error {
-	if h == "" || strings.ContainsAny(h, ".*> \t\r\n") {
-		return fmt.Errorf("--host %q: not a host name (no '.', '*', '>' or white space)", h)
 	}
 	return nil
 }

@@ -77,7 +77,8 @@ func (o *tailOptions) validate(now time.Time) (client.Start, error) {
 	return start, nil
 }
 
-// flagErrors names tail's flags in the client.ValueErrors of err (one, or several joined).
+// flagErrors names the flags (--host, --type, --path, --since) in the client.ValueErrors of err (one, or
+// several joined).
 func flagErrors(err error) error {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
