@@ -59,14 +59,21 @@ func ParseStart(s string, now time.Time) (Start, error) {
 		}
 		return StartSeq(seq), nil
 	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return StartTime(now.Add(-d)), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, ok := ParseTime(s, now); ok {
 		return StartTime(t), nil
 	}
 	return Start{}, &ValueError{Field: "start", Value: s, Err: ErrInvalidStart,
 		Reason: `want "new", "all", seq:N, a duration like 10m or a time like 2026-11-25T13:00:00Z`}
+}
+
+// ParseTime reads a moment as ParseStart does: a non-negative duration is that long before now (10m),
+// anything else must be RFC 3339 (2026-11-25T13:00:00Z). ok is false for neither.
+func ParseTime(s string, now time.Time) (t time.Time, ok bool) {
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
 }
 
 // String is the form ParseStart reads: "new", "all", "seq:N" or an RFC 3339 time, in UTC when its

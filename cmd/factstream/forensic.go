@@ -51,11 +51,8 @@ func parseMoment(name, v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
+	t, ok := client.ParseTime(v, now)
+	if !ok {
 		return time.Time{}, fmt.Errorf("--%s %q: want %s", name, v, momentHelp)
 	}
 	return t, nil
