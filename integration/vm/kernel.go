@@ -107,24 +107,39 @@ func fetchKernel(ctx context.Context, dir, series string) (Kernel, error) {
 	if err != nil {
 		return Kernel{}, err
 	}
+	final, err := fetchPackage(ctx, dir, pkg, nil)
+	if err != nil {
+		return Kernel{}, err
+	}
+	return describeKernel(series, pkg, final)
+}
+
+// fetchPackage downloads Debian package pkg, unpacks it, checks the unpacked tree with check (when set)
+// and moves it into the cache directory dir as dir/pkg, which it returns. The caller holds the lock.
+func fetchPackage(ctx context.Context, dir, pkg string, check func(root string) error) (string, error) {
 	removeAbandoned(dir)
 	tmp, err := os.MkdirTemp(dir, ".fetch-*")
 	if err != nil {
-		return Kernel{}, fmt.Errorf("creating download directory: %w", err)
+		return "", fmt.Errorf("creating download directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	root := filepath.Join(tmp, "root")
 	if err := downloadAndUnpack(ctx, tmp, pkg, root); err != nil {
-		return Kernel{}, err
+		return "", err
+	}
+	if check != nil {
+		if err := check(root); err != nil {
+			return "", err
+		}
 	}
 	final := filepath.Join(dir, pkg)
 	if err := os.RemoveAll(final); err != nil {
-		return Kernel{}, fmt.Errorf("clearing %s: %w", final, err)
+		return "", fmt.Errorf("clearing %s: %w", final, err)
 	}
 	if err := os.Rename(root, final); err != nil {
-		return Kernel{}, fmt.Errorf("moving kernel into the cache: %w", err)
+		return "", fmt.Errorf("moving %s into the cache: %w", pkg, err)
 	}
-	return describeKernel(series, pkg, final)
+	return final, nil
 }
 
 // removeAbandoned deletes download directories of fetches that were killed; the caller holds the lock,

@@ -27,29 +27,18 @@ func EnsureBusybox(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	final := filepath.Join(dir, ToolsPackage)
-	bin := filepath.Join(final, "bin", "busybox")
+	bin := filepath.Join(dir, ToolsPackage, "bin", "busybox")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	removeAbandoned(dir)
-	tmp, err := os.MkdirTemp(dir, ".fetch-*")
-	if err != nil {
-		return "", fmt.Errorf("creating download directory: %w", err)
+	hasBusybox := func(root string) error {
+		if _, err := os.Stat(filepath.Join(root, "bin", "busybox")); err != nil {
+			return fmt.Errorf("no bin/busybox in the package: %w", err)
+		}
+		return nil
 	}
-	defer os.RemoveAll(tmp)
-	root := filepath.Join(tmp, "root")
-	if err := downloadAndUnpack(ctx, tmp, ToolsPackage, root); err != nil {
+	if _, err := fetchPackage(ctx, dir, ToolsPackage, hasBusybox); err != nil {
 		return "", fmt.Errorf("fetching %s: %w", ToolsPackage, err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "bin", "busybox")); err != nil {
-		return "", fmt.Errorf("fetching %s: no bin/busybox in the package: %w", ToolsPackage, err)
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return "", fmt.Errorf("clearing %s: %w", final, err)
-	}
-	if err := os.Rename(root, final); err != nil {
-		return "", fmt.Errorf("moving %s into the cache: %w", ToolsPackage, err)
 	}
 	return bin, nil
 }
