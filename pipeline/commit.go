@@ -38,17 +38,18 @@ import (
 // checkpointVersion is the version of the checkpoint's JSON.
 const checkpointVersion = 1
 
-// checkpoint is the JSON payload on fact.ckpt.<partition>.
-type checkpoint struct {
+// Checkpoint is the JSON payload on fact.ckpt.<partition> (schemas/README.md): the partition, the
+// lease epoch and worker that committed, and how far each host's view has been published.
+type Checkpoint struct {
 	Version   int                 `json:"v"`
 	Partition int                 `json:"partition"`
 	Epoch     uint64              `json:"epoch"`
 	Worker    string              `json:"worker"`
-	Hosts     map[string]viewMark `json:"hosts"`
+	Hosts     map[string]ViewMark `json:"hosts"`
 }
 
-// viewMark is how far a host's view of the partition has been published.
-type viewMark struct {
+// ViewMark is how far a host's view of the partition has been published.
+type ViewMark struct {
 	Emitted  uint64 `json:"emitted"`  // items published
 	Received uint64 `json:"received"` // FACT_RAW sequence read, for operators
 }
@@ -61,7 +62,7 @@ type chain struct {
 	epoch     uint64
 	worker    string
 	tip       uint64 // stream sequence of the last checkpoint, 0 when there is none
-	last      checkpoint
+	last      Checkpoint
 }
 
 // readTip reads the partition's last checkpoint.
@@ -69,12 +70,12 @@ func (c *chain) readTip(ctx context.Context) error {
 	m, err := c.stream.GetLastMsgForSubject(ctx, schemas.CheckpointSubject(c.partition))
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		c.tip, c.last = 0, checkpoint{}
+		c.tip, c.last = 0, Checkpoint{}
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading checkpoint of partition %d: %w", c.partition, err)
 	}
-	var ck checkpoint
+	var ck Checkpoint
 	if err := json.Unmarshal(m.Data, &ck); err != nil || ck.Version != checkpointVersion {
 		return fmt.Errorf("reading checkpoint of partition %d at %d: %w (version %d)", c.partition, m.Sequence, err, ck.Version)
 	}
@@ -94,7 +95,7 @@ func (c *chain) claim(ctx context.Context) error {
 		ck := c.last
 		ck.Version, ck.Partition, ck.Epoch, ck.Worker = checkpointVersion, c.partition, c.epoch, c.worker
 		if ck.Hosts == nil {
-			ck.Hosts = map[string]viewMark{}
+			ck.Hosts = map[string]ViewMark{}
 		}
 		data, _ := json.Marshal(ck)
 		ack, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: schemas.CheckpointSubject(c.partition), Data: data},
@@ -116,8 +117,8 @@ func (c *chain) claim(ctx context.Context) error {
 
 // commit publishes msgs and the checkpoint of marks as one atomic batch on the tip. ErrFenced means
 // another worker claimed the partition.
-func (c *chain) commit(ctx context.Context, msgs []*nats.Msg, marks map[string]viewMark) error {
-	ck := checkpoint{Version: checkpointVersion, Partition: c.partition, Epoch: c.epoch, Worker: c.worker, Hosts: marks}
+func (c *chain) commit(ctx context.Context, msgs []*nats.Msg, marks map[string]ViewMark) error {
+	ck := Checkpoint{Version: checkpointVersion, Partition: c.partition, Epoch: c.epoch, Worker: c.worker, Hosts: marks}
 	data, _ := json.Marshal(ck)
 	msgs = append(msgs, &nats.Msg{Subject: schemas.CheckpointSubject(c.partition), Data: data, Header: nats.Header{}})
 	msgs[len(msgs)-1].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(c.tip, 10))

@@ -30,13 +30,13 @@ func TestFencing(t *testing.T) {
 	}
 	a := chain{js: js, stream: act, partition: 3, epoch: 10, worker: "a"}
 	ptrTB(t, a.claim(ctx))
-	ptrTB(t, a.commit(ctx, msg(), map[string]viewMark{"h": {Emitted: 1}}))
+	ptrTB(t, a.commit(ctx, msg(), map[string]ViewMark{"h": {Emitted: 1}}))
 	b := chain{js: js, stream: act, partition: 3, epoch: 11, worker: "b"}
 	ptrTB(t, b.claim(ctx))
 	if b.last.Hosts["h"].Emitted != 1 {
 		t.Fatalf("the claim lost the counts: %+v", b.last)
 	}
-	if err := a.commit(ctx, msg(), map[string]viewMark{"h": {Emitted: 2}}); !errors.Is(err, ErrFenced) {
+	if err := a.commit(ctx, msg(), map[string]ViewMark{"h": {Emitted: 2}}); !errors.Is(err, ErrFenced) {
 		t.Fatalf("a stale owner committed: %v", err)
 	}
 	info, err := act.Info(ctx, jetstream.WithSubjectFilter(schemas.ActivityPrefix+".>"))
@@ -48,7 +48,7 @@ func TestFencing(t *testing.T) {
 	if err := old.claim(ctx); !errors.Is(err, ErrFenced) {
 		t.Fatalf("an older epoch claimed: %v", err)
 	}
-	ptrTB(t, b.commit(ctx, msg(), map[string]viewMark{"h": {Emitted: 2}}))
+	ptrTB(t, b.commit(ctx, msg(), map[string]ViewMark{"h": {Emitted: 2}}))
 }
 
 // TestFaultsOverNATS: a resolver dead-letters unreadable messages with the reason in a header, reports

@@ -37,7 +37,7 @@ type runner struct {
 	stats, counted viewStats
 	lastCommit     time.Time
 	pendingSince   time.Time // when the outbox got its first uncommitted item
-	committedMarks map[string]viewMark
+	committedMarks map[string]ViewMark
 	snapEvents     uint64 // raw events read since the last snapshot
 	lastSnap       time.Time
 	snapDone       chan struct{} // closed when the snapshot upload in flight ends; nil when none
@@ -249,7 +249,7 @@ func (p *runner) tick(ctx context.Context, now time.Time) error {
 	return p.commit(ctx)
 }
 
-func marksEqual(a, b map[string]viewMark) bool {
+func marksEqual(a, b map[string]ViewMark) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -262,10 +262,10 @@ func marksEqual(a, b map[string]viewMark) bool {
 }
 
 // marks are the checkpoint's counts: what each view has released.
-func (p *runner) marks() map[string]viewMark {
-	m := make(map[string]viewMark, len(p.views))
+func (p *runner) marks() map[string]ViewMark {
+	m := make(map[string]ViewMark, len(p.views))
 	for host, v := range p.views {
-		m[host] = viewMark{Emitted: max(v.emitted, v.suppress), Received: v.received}
+		m[host] = ViewMark{Emitted: max(v.emitted, v.suppress), Received: v.received}
 	}
 	return m
 }

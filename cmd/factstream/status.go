@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/factstream/factstream/pipeline"
+	"github.com/factstream/factstream/pipeline/lease"
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor"
 	"github.com/nats-io/nats.go"
@@ -240,16 +242,9 @@ func parseRawSubject(s string) (partition int, host string, dev uint64, ok bool)
 	return p, t[1], d, err1 == nil && err2 == nil
 }
 
-// leaseRecord is the value of a key of FACT_LEASES (see pipeline/lease): p.<partition> for a lease,
-// w.<worker> for a worker's heartbeat. Since is when the key was last written.
-type leaseRecord struct {
-	Worker string    `json:"worker"`
-	Since  time.Time `json:"since,omitzero"`
-}
-
 // readLeases reads FACT_LEASES: the workers go into r, the leases are returned by partition.
-func readLeases(ctx context.Context, js jetstream.JetStream, r *statusReport) (map[int]leaseRecord, error) {
-	leases := map[int]leaseRecord{}
+func readLeases(ctx context.Context, js jetstream.JetStream, r *statusReport) (map[int]lease.Record, error) {
+	leases := map[int]lease.Record{}
 	kv, err := js.KeyValue(ctx, schemas.LeaseBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return leases, nil
@@ -269,11 +264,12 @@ func readLeases(ctx context.Context, js jetstream.JetStream, r *statusReport) (m
 		if err != nil {
 			return nil, fmt.Errorf("reading %s in KV %s: %w", k, schemas.LeaseBucket, err)
 		}
-		var rec leaseRecord
+		var rec lease.Record
 		_ = json.Unmarshal(e.Value(), &rec) // an unreadable value still names a lease
-		if w, ok := strings.CutPrefix(k, "w."); ok {
+		switch p, w, ok := lease.ParseKey(k); {
+		case ok && w != "":
 			r.Workers = append(r.Workers, workerStatus{Worker: w, Heartbeat: rec.Since})
-		} else if p, err := strconv.Atoi(strings.TrimPrefix(k, "p.")); err == nil && strings.HasPrefix(k, "p.") {
+		case ok:
 			leases[p] = rec
 		}
 	}
@@ -281,18 +277,8 @@ func readLeases(ctx context.Context, js jetstream.JetStream, r *statusReport) (m
 	return leases, nil
 }
 
-// checkpointRecord is the part of a checkpoint on fact.ckpt.<partition> status reads (see
-// pipeline/commit.go): per host, the FACT_RAW sequence read.
-type checkpointRecord struct {
-	Epoch  uint64 `json:"epoch"`
-	Worker string `json:"worker"`
-	Hosts  map[string]struct {
-		Received uint64 `json:"received"`
-	} `json:"hosts"`
-}
-
 // partitionStates describes every partition with data in FACT_RAW, a lease or a checkpoint.
-func partitionStates(ctx context.Context, streams map[string]jetstream.Stream, lay layout, leases map[int]leaseRecord) ([]partitionStatus, error) {
+func partitionStates(ctx context.Context, streams map[string]jetstream.Stream, lay layout, leases map[int]lease.Record) ([]partitionStatus, error) {
 	cks, err := readCheckpoints(ctx, streams[schemas.ActivityStream])
 	if err != nil {
 		return nil, err
@@ -324,7 +310,7 @@ func partitionStates(ctx context.Context, streams map[string]jetstream.Stream, l
 }
 
 // lag fills the checkpoint's coverage and the lag of the partition's hosts.
-func (ps *partitionStatus) lag(ctx context.Context, ck *checkpointRecord, lasts *hostLasts) error {
+func (ps *partitionStatus) lag(ctx context.Context, ck *pipeline.Checkpoint, lasts *hostLasts) error {
 	first := true
 	if ck != nil {
 		ps.Epoch, ps.Worker = ck.Epoch, ck.Worker
@@ -350,8 +336,8 @@ func (ps *partitionStatus) lag(ctx context.Context, ck *checkpointRecord, lasts 
 }
 
 // readCheckpoints reads the last checkpoint of every partition that has one.
-func readCheckpoints(ctx context.Context, act jetstream.Stream) (map[int]*checkpointRecord, error) {
-	cks := map[int]*checkpointRecord{}
+func readCheckpoints(ctx context.Context, act jetstream.Stream) (map[int]*pipeline.Checkpoint, error) {
+	cks := map[int]*pipeline.Checkpoint{}
 	if act == nil {
 		return cks, nil
 	}
@@ -371,7 +357,7 @@ func readCheckpoints(ctx context.Context, act jetstream.Stream) (map[int]*checkp
 		if err != nil {
 			return nil, fmt.Errorf("reading the checkpoint of partition %d: %w", p, err)
 		}
-		ck := &checkpointRecord{}
+		ck := &pipeline.Checkpoint{}
 		if err := json.Unmarshal(m.Data, ck); err != nil {
 			return nil, fmt.Errorf("reading the checkpoint of partition %d at %d: %w", p, m.Sequence, err)
 		}

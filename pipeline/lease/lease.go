@@ -104,8 +104,9 @@ type held struct {
 	done    chan struct{}
 }
 
-// record is the value of a lease or heartbeat key, for operators.
-type record struct {
+// Record is the value of a lease key (p.<partition>) or a heartbeat key (w.<worker>), for operators:
+// which worker wrote it, and when (the last renewal).
+type Record struct {
 	Worker string    `json:"worker"`
 	Since  time.Time `json:"since,omitzero"`
 }
@@ -210,8 +211,22 @@ func score(worker string, p int) uint32 {
 
 func leaseKey(p int) string     { return "p." + strconv.Itoa(p) }
 func workerKey(w string) string { return "w." + w }
+
+// ParseKey tells what a key of the bucket is: a partition's lease (partition >= 0) or a worker's
+// heartbeat (worker set). ok is false for any other key.
+func ParseKey(key string) (partition int, worker string, ok bool) {
+	if w, found := strings.CutPrefix(key, "w."); found {
+		return -1, w, true
+	}
+	if n, found := strings.CutPrefix(key, "p."); found {
+		if p, err := strconv.Atoi(n); err == nil && p >= 0 {
+			return p, "", true
+		}
+	}
+	return -1, "", false
+}
 func (m *Manager) value() []byte {
-	b, _ := json.Marshal(record{Worker: m.cfg.Worker, Since: time.Now().UTC()})
+	b, _ := json.Marshal(Record{Worker: m.cfg.Worker, Since: time.Now().UTC()})
 	return b
 }
 func (m *Manager) timeout() time.Duration { return m.cfg.Renew }

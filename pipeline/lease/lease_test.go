@@ -112,3 +112,26 @@ func TestShare(t *testing.T) {
 		t.Fatal("no JS accepted")
 	}
 }
+
+// TestParseKey: the bucket's keys name a partition's lease or a worker's heartbeat, as leaseKey and
+// workerKey write them; anything else is not a key of this package.
+func TestParseKey(t *testing.T) {
+	for _, tc := range []struct {
+		key       string
+		partition int
+		worker    string
+		ok        bool
+	}{
+		{leaseKey(7), 7, "", true},
+		{leaseKey(0), 0, "", true},
+		{workerKey("node-1-42"), -1, "node-1-42", true},
+		{"p.x", -1, "", false},
+		{"p.-1", -1, "", false},
+		{"q.3", -1, "", false},
+	} {
+		p, w, ok := ParseKey(tc.key)
+		if p != tc.partition || w != tc.worker || ok != tc.ok {
+			t.Errorf("ParseKey(%q) = %d, %q, %v; want %d, %q, %v", tc.key, p, w, ok, tc.partition, tc.worker, tc.ok)
+		}
+	}
+}
