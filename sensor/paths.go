@@ -85,28 +85,55 @@ func (s *Sensor) checkAppeared(p []byte) {
 	}
 }
 
-// rescanAppeared runs a full scan each time a missing base appeared, until ctx ends: the kernel
-// prefix of the base goes (its inode is tracked instead) and what was created in it so far is in the
-// new epoch.
-func (s *Sensor) rescanAppeared(ctx context.Context) {
+// rescanLoop publishes new scan epochs until ctx ends: of every filesystem, with the kernel prefixes
+// applied again, each time a missing base appeared (its prefix goes, its inode is tracked instead, and
+// what was created in it so far is in the epoch); of the filesystems resolvers asked for, once the
+// sensor is ready, each time some are queued.
+func (s *Sensor) rescanLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.appeared:
+			s.rescan(ctx, true, nil, "a monitored base appeared; rescanned")
+		case <-s.requestKick:
+			if !s.waitReady(ctx) {
+				return
+			}
+			s.rescan(ctx, false, s.takeRequested(), "rescanned at a resolver's request")
 		}
-		s.scanMu.Lock()
-		set := s.set.Load()
-		s.applyPrefixes(set)
-		prefixes := s.prefixes
-		res, err := s.runScan(ctx, set, nil)
-		s.scanMu.Unlock()
-		if err != nil {
-			s.log.Warn("rescan after a monitored base appeared", zap.Error(err))
-			continue
-		}
-		s.log.Info("a monitored base appeared; rescanned", zap.Uint64("epoch", res.Epoch), zap.Strings("kernel_prefixes", prefixes))
 	}
+}
+
+// rescan runs one scan epoch of the filesystems devs accepts (nil: all), after applying the kernel
+// prefixes again when prefixes is set, and says done in the log.
+func (s *Sensor) rescan(ctx context.Context, prefixes bool, devs func(uint64) bool, done string) {
+	s.scanMu.Lock()
+	set := s.set.Load()
+	if prefixes {
+		s.applyPrefixes(set)
+	}
+	res, err := s.runScan(ctx, set, devs)
+	applied := s.prefixes
+	s.scanMu.Unlock()
+	if err != nil {
+		s.log.Warn("rescan failed", zap.String("why", done), zap.Error(err))
+		return
+	}
+	s.batch.flush()
+	s.log.Info(done, zap.Uint64("epoch", res.Epoch), zap.Uint64s("devs", res.Devs), zap.Strings("kernel_prefixes", applied))
+}
+
+// waitReady waits until the sensor is ready; false when ctx ended first.
+func (s *Sensor) waitReady(ctx context.Context) bool {
+	for !s.ready.Load() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // Reload makes paths the monitored patterns without a restart: the kernel's prefixes are updated, a new
@@ -255,33 +282,4 @@ func (s *Sensor) takeRequested() func(uint64) bool {
 		return nil
 	}
 	return func(dev uint64) bool { return devs[dev] }
-}
-
-// rescanRequested runs one scan epoch for the filesystems queued by resolvers each time some are, until
-// ctx ends. Requests that come before the sensor is ready wait for it.
-func (s *Sensor) rescanRequested(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.requestKick:
-		}
-		for !s.ready.Load() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-		devs := s.takeRequested()
-		s.scanMu.Lock()
-		res, err := s.runScan(ctx, s.set.Load(), devs)
-		s.scanMu.Unlock()
-		if err != nil {
-			s.log.Warn("rescan requested by a resolver", zap.Error(err))
-			continue
-		}
-		s.batch.flush()
-		s.log.Info("rescanned at a resolver's request", zap.Uint64("epoch", res.Epoch), zap.Uint64s("devs", res.Devs))
-	}
 }

@@ -204,8 +204,7 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	var wg sync.WaitGroup
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	wg.Go(func() { s.pollLoop(pollCtx) })
-	wg.Go(func() { s.rescanAppeared(pollCtx) })
-	wg.Go(func() { s.rescanRequested(pollCtx) })
+	wg.Go(func() { s.rescanLoop(pollCtx) })
 	unsub := s.control()
 	defer func() {
 		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))
