@@ -127,15 +127,18 @@ func (e *Event) Why() Monitored { return Monitored(e.Monitored) }
 func (e *Event) Has(f Flags) bool { return Flags(e.Flags)&f != 0 }
 
 // CommString is the process's command name.
-func (e *Event) CommString() string {
-	b := make([]byte, 0, len(e.Comm))
-	for _, c := range e.Comm {
+func (e *Event) CommString() string { return string(commBytes(e.Comm)) }
+
+// commBytes returns a task comm as the kernel copies it (NUL-padded C chars) without its padding.
+func commBytes(comm [16]int8) []byte {
+	b := make([]byte, 0, len(comm))
+	for _, c := range comm {
 		if c == 0 {
 			break
 		}
 		b = append(b, byte(c))
 	}
-	return string(b)
+	return b
 }
 
 // headerSize is the size of struct event_hdr; a test pins it.

@@ -19,16 +19,7 @@ type ProcessInfo = lsmProcInfo
 const procInfoSize = int(unsafe.Sizeof(ProcessInfo{}))
 
 // CommBytes returns the process's comm without its NUL padding.
-func (pi *ProcessInfo) CommBytes() []byte {
-	b := make([]byte, 0, len(pi.Comm))
-	for _, c := range pi.Comm {
-		if c == 0 {
-			break
-		}
-		b = append(b, byte(c))
-	}
-	return b
-}
+func (pi *ProcessInfo) CommBytes() []byte { return commBytes(pi.Comm) }
 
 // Processes lists the processes running now, with the keys the probes use for them, by running the task
 // iterator once: the sensor's process scan, for processes that started before the probes. Processes that
