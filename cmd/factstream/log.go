@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/factstream/factstream/sensor"
@@ -38,4 +39,14 @@ func newLogger(c sensor.LogConfig) (*zap.Logger, error) {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// stdoutIsTerminal reports whether w is the process's stdout and a terminal.
+func stdoutIsTerminal(w io.Writer) bool {
+	return w == io.Writer(os.Stdout) && isTerminal(os.Stdout)
+}
+
+// stderrIsTerminal reports whether w is the process's stderr and a terminal.
+func stderrIsTerminal(w io.Writer) bool {
+	return w == io.Writer(os.Stderr) && isTerminal(os.Stderr)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -34,11 +33,6 @@ type progress struct {
 func newProgress(w io.Writer, tty, off bool, label string) *progress {
 	now := time.Now()
 	return &progress{w: w, label: label, tty: tty, off: off, now: time.Now, start: now, last: now}
-}
-
-// stderrIsTerminal reports whether w is the process's stderr and a terminal.
-func stderrIsTerminal(w io.Writer) bool {
-	return w == io.Writer(os.Stderr) && isTerminal(os.Stderr)
 }
 
 // update is a pipeline.ReplayOptions.Progress callback: done messages read out of total.

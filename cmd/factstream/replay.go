@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -170,11 +169,6 @@ func (o *forensicOptions) asJSON(cmd *cobra.Command) bool {
 		return o.json
 	}
 	return !stdoutIsTerminal(cmd.OutOrStdout())
-}
-
-// stdoutIsTerminal reports whether w is the process's stdout and a terminal.
-func stdoutIsTerminal(w io.Writer) bool {
-	return w == io.Writer(os.Stdout) && isTerminal(os.Stdout)
 }
 
 // replayJSON is the JSON answer of replay. Paths follow the events' convention: a string, with U+FFFD

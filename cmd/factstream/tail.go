@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -109,7 +107,7 @@ func runTail(ctx context.Context, cmd *cobra.Command, o *tailOptions) error {
 	}
 	defer func() { _ = log.Sync() }()
 	out := cmd.OutOrStdout()
-	tty := out == io.Writer(os.Stdout) && isTerminal(os.Stdout)
+	tty := stdoutIsTerminal(out)
 	asJSON := o.json || (!cmd.Flags().Changed("json") && !tty)
 	nc, err := o.client.connect("factstream-tail", log)
 	if err != nil {

@@ -235,7 +235,7 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 	}
 
 	out := cmd.OutOrStdout()
-	stdoutTTY := out == io.Writer(os.Stdout) && isTerminal(os.Stdout)
+	stdoutTTY := stdoutIsTerminal(out)
 	p := newPrinter(out, o.json, !o.json && stdoutTTY, false)
 	var outputLive atomic.Bool
 
