@@ -95,20 +95,29 @@ func (s *Sensor) rescanLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.appeared:
-			s.rescan(ctx, true, nil, "a monitored base appeared; rescanned")
+			s.rescan(ctx, true, allDevs, "a monitored base appeared; rescanned")
 		case <-s.requestKick:
 			if !s.waitReady(ctx) {
 				return
 			}
-			s.rescan(ctx, false, s.takeRequested(), "rescanned at a resolver's request")
+			s.rescan(ctx, false, s.takeRequested, "rescanned at a resolver's request")
 		}
 	}
 }
 
-// rescan runs one scan epoch of the filesystems devs accepts (nil: all), after applying the kernel
-// prefixes again when prefixes is set, and says done in the log.
-func (s *Sensor) rescan(ctx context.Context, prefixes bool, devs func(uint64) bool, done string) {
+// allDevs selects every filesystem for rescan.
+func allDevs() (func(uint64) bool, bool) { return nil, true }
+
+// rescan runs one scan epoch, after applying the kernel prefixes again when prefixes is set, of the
+// filesystems which selects (a nil filter: all); which is asked under the scan lock, so that what is
+// queued while another scan runs goes into this one, and ok false skips the epoch. done goes to the log.
+func (s *Sensor) rescan(ctx context.Context, prefixes bool, which func() (devs func(uint64) bool, ok bool), done string) {
 	s.scanMu.Lock()
+	devs, ok := which()
+	if !ok {
+		s.scanMu.Unlock()
+		return
+	}
 	set := s.set.Load()
 	if prefixes {
 		s.applyPrefixes(set)
@@ -272,14 +281,17 @@ func (s *Sensor) queueRescan(dev uint64) {
 }
 
 // takeRequested empties the queue of requested filesystems and returns which filesystems to scan: nil
-// (all of them) when dev 0 was asked for.
-func (s *Sensor) takeRequested() func(uint64) bool {
+// (all of them) when dev 0 was asked for. ok is false when none was.
+func (s *Sensor) takeRequested() (devs func(uint64) bool, ok bool) {
 	s.requestMu.Lock()
 	defer s.requestMu.Unlock()
-	devs := s.requested
-	s.requested = map[uint64]bool{}
-	if devs[0] {
-		return nil
+	queued := s.requested
+	if len(queued) == 0 {
+		return nil, false
 	}
-	return func(dev uint64) bool { return devs[dev] }
+	s.requested = map[uint64]bool{}
+	if queued[0] {
+		return nil, true
+	}
+	return func(dev uint64) bool { return queued[dev] }, true
 }
