@@ -14,6 +14,8 @@ var (
 	ErrBadPrefix = errors.New("bad path prefix")
 	// ErrNoTaskIterator: the kernel did not load the task iterator, so Processes cannot list processes.
 	ErrNoTaskIterator = errors.New("no task iterator loaded")
+	// ErrBadPinPath: Options.PinPath is not a directory on a BPF filesystem.
+	ErrBadPinPath = errors.New("bad pin path")
 )
 
 // UnavailableError says why a probe set cannot run here. It matches ErrUnavailable.

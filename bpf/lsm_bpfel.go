@@ -216,6 +216,11 @@ type lsmProcInfo struct {
 	Comm        [16]int8
 }
 
+type lsmSettings struct {
+	_           structs.HostLayout
+	PrefixCount uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -226,6 +231,7 @@ const (
 	lsmMapPathScratch       = "path_scratch"
 	lsmMapPrefixes          = "prefixes"
 	lsmMapRecordScratch     = "record_scratch"
+	lsmMapRuntimeSettings   = "runtime_settings"
 	lsmMapSequence          = "sequence"
 	lsmMapStashes           = "stashes"
 	lsmMapTracked           = "tracked"
@@ -265,7 +271,6 @@ const (
 	lsmVarAnchorProbeSet    = "_anchor_probe_set"
 	lsmVarAnchorProcInfo    = "_anchor_proc_info"
 	lsmVarHostMntns         = "host_mntns"
-	lsmVarPrefixCount       = "prefix_count"
 	lsmVarWakeupBytes       = "wakeup_bytes"
 )
 
@@ -338,15 +343,16 @@ type lsmProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type lsmMapSpecs struct {
-	Counters      *ebpf.MapSpec `ebpf:"counters"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	LookupScratch *ebpf.MapSpec `ebpf:"lookup_scratch"`
-	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
-	Prefixes      *ebpf.MapSpec `ebpf:"prefixes"`
-	RecordScratch *ebpf.MapSpec `ebpf:"record_scratch"`
-	Sequence      *ebpf.MapSpec `ebpf:"sequence"`
-	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
-	Tracked       *ebpf.MapSpec `ebpf:"tracked"`
+	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	LookupScratch   *ebpf.MapSpec `ebpf:"lookup_scratch"`
+	PathScratch     *ebpf.MapSpec `ebpf:"path_scratch"`
+	Prefixes        *ebpf.MapSpec `ebpf:"prefixes"`
+	RecordScratch   *ebpf.MapSpec `ebpf:"record_scratch"`
+	RuntimeSettings *ebpf.MapSpec `ebpf:"runtime_settings"`
+	Sequence        *ebpf.MapSpec `ebpf:"sequence"`
+	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
+	Tracked         *ebpf.MapSpec `ebpf:"tracked"`
 }
 
 // lsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -368,7 +374,6 @@ type lsmVariableSpecs struct {
 	AnchorProbeSet   *ebpf.VariableSpec `ebpf:"_anchor_probe_set"`
 	AnchorProcInfo   *ebpf.VariableSpec `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
-	PrefixCount      *ebpf.VariableSpec `ebpf:"prefix_count"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -392,15 +397,16 @@ func (o *lsmObjects) Close() error {
 //
 // It can be passed to loadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type lsmMaps struct {
-	Counters      *ebpf.Map `ebpf:"counters"`
-	Events        *ebpf.Map `ebpf:"events"`
-	LookupScratch *ebpf.Map `ebpf:"lookup_scratch"`
-	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
-	Prefixes      *ebpf.Map `ebpf:"prefixes"`
-	RecordScratch *ebpf.Map `ebpf:"record_scratch"`
-	Sequence      *ebpf.Map `ebpf:"sequence"`
-	Stashes       *ebpf.Map `ebpf:"stashes"`
-	Tracked       *ebpf.Map `ebpf:"tracked"`
+	Counters        *ebpf.Map `ebpf:"counters"`
+	Events          *ebpf.Map `ebpf:"events"`
+	LookupScratch   *ebpf.Map `ebpf:"lookup_scratch"`
+	PathScratch     *ebpf.Map `ebpf:"path_scratch"`
+	Prefixes        *ebpf.Map `ebpf:"prefixes"`
+	RecordScratch   *ebpf.Map `ebpf:"record_scratch"`
+	RuntimeSettings *ebpf.Map `ebpf:"runtime_settings"`
+	Sequence        *ebpf.Map `ebpf:"sequence"`
+	Stashes         *ebpf.Map `ebpf:"stashes"`
+	Tracked         *ebpf.Map `ebpf:"tracked"`
 }
 
 func (m *lsmMaps) Close() error {
@@ -411,6 +417,7 @@ func (m *lsmMaps) Close() error {
 		m.PathScratch,
 		m.Prefixes,
 		m.RecordScratch,
+		m.RuntimeSettings,
 		m.Sequence,
 		m.Stashes,
 		m.Tracked,
@@ -436,7 +443,6 @@ type lsmVariables struct {
 	AnchorProbeSet   *ebpf.Variable `ebpf:"_anchor_probe_set"`
 	AnchorProcInfo   *ebpf.Variable `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
-	PrefixCount      *ebpf.Variable `ebpf:"prefix_count"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 

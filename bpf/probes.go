@@ -3,8 +3,10 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +51,10 @@ type Options struct {
 	// poll. Waking the reader for every record (0, the default) is what costs most on a busy monitored
 	// path. Must be less than RingSize.
 	WakeupBytes uint32
+	// PinPath, a directory on a BPF filesystem, pins the set's maps and links there so that the probes keep
+	// recording after Close and after the process dies; the next Load with the same options continues with
+	// them (Reused). Empty: the probes go with the process. See Unpin.
+	PinPath string
 	// VerifierLog asks for the verifier's log on load failures (large).
 	VerifierLog bool
 }
@@ -77,6 +83,9 @@ func (o *Options) setDefaults() error {
 	if o.Prefixes == 0 {
 		o.Prefixes = 1024
 	}
+	if o.PinPath != "" && !filepath.IsAbs(o.PinPath) {
+		return fmt.Errorf("pin path %q: %w: not absolute", o.PinPath, ErrBadPinPath)
+	}
 	return nil
 }
 
@@ -88,8 +97,10 @@ type Probes struct {
 	links    []link.Link
 	attachTo map[string]string // program name → attach point, for the programs that are attached
 	reader   *ringbuf.Reader
+	pinDir   string // where the maps and links are pinned; empty: not pinned
+	reused   bool   // the links were pinned by an earlier Load, which this one continues
 
-	mu       sync.Mutex // guards prefixes and the prefix_count variable
+	mu       sync.Mutex // guards prefixes and the runtime_settings map
 	prefixes map[string]struct{}
 
 	closeOnce sync.Once
@@ -135,13 +146,15 @@ func Load(opts Options) (*Probes, error) {
 // loadSet loads one probe set.
 func loadSet(set ProbeSet, opts Options) (*Probes, error) {
 	var (
-		spec *ebpf.CollectionSpec
-		err  error
+		spec   *ebpf.CollectionSpec
+		object = _TracepointBytes
+		err    error
 	)
 	if set == ProbeSetLSM {
 		if err := lsmAvailable(); err != nil {
 			return nil, err
 		}
+		object = _LsmBytes
 		spec, err = loadLsm()
 	} else {
 		spec, err = loadTracepoint()
@@ -152,7 +165,13 @@ func loadSet(set ProbeSet, opts Options) (*Probes, error) {
 	if err := configure(spec, set, opts); err != nil {
 		return nil, fmt.Errorf("load %s probes: %w", set, err)
 	}
-	p := &Probes{set: set, prefixes: map[string]struct{}{}}
+	pins, err := planPins(spec, set, opts, object)
+	if err != nil {
+		return nil, fmt.Errorf("load %s probes: %w", set, err)
+	}
+	p := &Probes{set: set, prefixes: map[string]struct{}{}, pinDir: pins.dir, reused: pins.reuse}
+	p.attachTo = attachPoints(spec)
+	preparePinned(spec, pins)
 	if err := p.open(spec, opts); err != nil {
 		p.Close()
 		return nil, err
@@ -223,6 +242,7 @@ func setDentryLayout(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
 // open loads the collection, attaches its programs and opens the ring buffer reader.
 func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	var collOpts ebpf.CollectionOptions
+	collOpts.Maps.PinPath = p.pinDir
 	if opts.VerifierLog {
 		collOpts.Programs.LogLevel = ebpf.LogLevelInstruction
 	}
@@ -238,20 +258,19 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.coll = coll
-	if err := fillSyscallTables(coll); err != nil {
+	if p.reused {
+		// The pinned programs run on, with the pinned system-call tables they were loaded with.
+		err = p.openPinnedLinks(slices.Sorted(maps.Keys(p.attachTo)))
+	} else {
+		err = fillSyscallTables(coll)
+		if err == nil {
+			err = p.attachAll()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
-	p.attachTo = map[string]string{}
-	for name := range coll.Programs {
-		ps := spec.Programs[name]
-		if ps.AttachType == ebpf.AttachTraceIter {
-			continue // run on demand (Processes), never attached to a hook
-		}
-		if to := ps.AttachTo; to != "" || ps.Type != ebpf.RawTracepoint {
-			p.attachTo[name] = to // system-call handlers have none: they are reached by tail call
-		}
-	}
-	if err := p.attachAll(); err != nil {
+	if err := p.loadPrefixes(); err != nil {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.reader, err = ringbuf.NewReader(coll.Maps["events"])
@@ -261,7 +280,7 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	return nil
 }
 
-// attachAll attaches every program that has an attach point.
+// attachAll attaches every program that has an attach point, and pins its link when the probes are pinned.
 func (p *Probes) attachAll() error {
 	for name, to := range p.attachTo {
 		l, err := attach(p.coll.Programs[name], to)
@@ -269,6 +288,9 @@ func (p *Probes) attachAll() error {
 			return fmt.Errorf("attach %s: %w", name, err)
 		}
 		p.links = append(p.links, l)
+		if err := p.pinLink(name, l); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -324,6 +346,25 @@ func lsmAvailable() error {
 		}
 	}
 	return &UnavailableError{Set: ProbeSetLSM, Reason: fmt.Sprintf("bpf is not an active LSM (%s: %q); boot with lsm=...,bpf", lsmList, strings.TrimSpace(string(data)))}
+}
+
+// Reused tells whether Load continued probes pinned by an earlier Load (Options.PinPath): they recorded
+// while nobody read them, and the ring buffer holds what they wrote since the last reader stopped.
+func (p *Probes) Reused() bool { return p.reused }
+
+// Pinned tells whether the probes are pinned (Options.PinPath): they keep recording after Close.
+func (p *Probes) Pinned() bool { return p.pinDir != "" }
+
+// Instance identifies the loaded probes' record sequence within this boot: the kernel id of the map that
+// numbers records. Reused probes have the instance of the Load they continue; fresh probes have a new one
+// and start their sequence again at 1.
+func (p *Probes) Instance() uint64 {
+	info, err := p.coll.Maps["sequence"].Info()
+	if err != nil {
+		return 0
+	}
+	id, _ := info.ID()
+	return uint64(id)
 }
 
 // Set names the probe set that runs.
@@ -442,10 +483,42 @@ func (p *Probes) RemovePrefix(prefix string) error {
 }
 
 func (p *Probes) setPrefixCount() error {
-	if err := p.coll.Variables["prefix_count"].Set(uint32(len(p.prefixes))); err != nil {
+	v := lsmSettings{PrefixCount: uint32(len(p.prefixes))}
+	if err := p.coll.Maps["runtime_settings"].Update(uint32(0), &v, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("set prefix count: %w", err)
 	}
 	return nil
+}
+
+// Prefixes returns the path prefixes the probes match, sorted: those added with AddPrefix and, for reused
+// probes, those an earlier run left.
+func (p *Probes) Prefixes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Sorted(maps.Keys(p.prefixes))
+}
+
+// loadPrefixes reads the prefixes already in the trie (reused probes) and sets the count to match.
+func (p *Probes) loadPrefixes() error {
+	var (
+		k lsmPrefixKey
+		v uint32
+	)
+	it := p.coll.Maps["prefixes"].Iterate()
+	for it.Next(&k, &v) {
+		n := min(int(k.Prefixlen/8), len(k.Data))
+		prefix := string(k.Data[:n])
+		if prefix != "/" {
+			prefix = strings.TrimSuffix(prefix, "/")
+		}
+		p.prefixes[prefix] = struct{}{}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read path prefixes: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.setPrefixCount()
 }
 
 // prefixKey builds the trie key of prefix: its bytes with a '/' after the last component.
@@ -471,7 +544,8 @@ func (p *Probes) Counters() (Counters, error) {
 	return readCounters(p.coll.Maps["counters"], p.set)
 }
 
-// Close detaches every program and closes the ring buffer and maps. It is safe to call more than once.
+// Close detaches every program and closes the ring buffer and maps; pinned probes stay attached and keep
+// recording. It is safe to call more than once.
 func (p *Probes) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error

@@ -26,6 +26,7 @@ const (
 	tracepointMapPrefixes            = "prefixes"
 	tracepointMapRecentMoves         = "recent_moves"
 	tracepointMapRecordScratch       = "record_scratch"
+	tracepointMapRuntimeSettings     = "runtime_settings"
 	tracepointMapSequence            = "sequence"
 	tracepointMapStashes             = "stashes"
 	tracepointMapSysEnterCalls       = "sys_enter_calls"
@@ -121,7 +122,6 @@ const (
 	tracepointVarDentryChildrenOff   = "dentry_children_off"
 	tracepointVarDentrySiblingOff    = "dentry_sibling_off"
 	tracepointVarHostMntns           = "host_mntns"
-	tracepointVarPrefixCount         = "prefix_count"
 	tracepointVarWakeupBytes         = "wakeup_bytes"
 )
 
@@ -245,21 +245,22 @@ type tracepointProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracepointMapSpecs struct {
-	CallScratch   *ebpf.MapSpec `ebpf:"call_scratch"`
-	Calls         *ebpf.MapSpec `ebpf:"calls"`
-	Counters      *ebpf.MapSpec `ebpf:"counters"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	LookupScratch *ebpf.MapSpec `ebpf:"lookup_scratch"`
-	LookupState   *ebpf.MapSpec `ebpf:"lookup_state"`
-	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
-	Prefixes      *ebpf.MapSpec `ebpf:"prefixes"`
-	RecentMoves   *ebpf.MapSpec `ebpf:"recent_moves"`
-	RecordScratch *ebpf.MapSpec `ebpf:"record_scratch"`
-	Sequence      *ebpf.MapSpec `ebpf:"sequence"`
-	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
-	SysEnterCalls *ebpf.MapSpec `ebpf:"sys_enter_calls"`
-	SysExitCalls  *ebpf.MapSpec `ebpf:"sys_exit_calls"`
-	Tracked       *ebpf.MapSpec `ebpf:"tracked"`
+	CallScratch     *ebpf.MapSpec `ebpf:"call_scratch"`
+	Calls           *ebpf.MapSpec `ebpf:"calls"`
+	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	LookupScratch   *ebpf.MapSpec `ebpf:"lookup_scratch"`
+	LookupState     *ebpf.MapSpec `ebpf:"lookup_state"`
+	PathScratch     *ebpf.MapSpec `ebpf:"path_scratch"`
+	Prefixes        *ebpf.MapSpec `ebpf:"prefixes"`
+	RecentMoves     *ebpf.MapSpec `ebpf:"recent_moves"`
+	RecordScratch   *ebpf.MapSpec `ebpf:"record_scratch"`
+	RuntimeSettings *ebpf.MapSpec `ebpf:"runtime_settings"`
+	Sequence        *ebpf.MapSpec `ebpf:"sequence"`
+	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
+	SysEnterCalls   *ebpf.MapSpec `ebpf:"sys_enter_calls"`
+	SysExitCalls    *ebpf.MapSpec `ebpf:"sys_exit_calls"`
+	Tracked         *ebpf.MapSpec `ebpf:"tracked"`
 }
 
 // tracepointVariableSpecs contains global variables before they are loaded into the kernel.
@@ -284,7 +285,6 @@ type tracepointVariableSpecs struct {
 	DentryChildrenOff   *ebpf.VariableSpec `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.VariableSpec `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.VariableSpec `ebpf:"host_mntns"`
-	PrefixCount         *ebpf.VariableSpec `ebpf:"prefix_count"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -308,21 +308,22 @@ func (o *tracepointObjects) Close() error {
 //
 // It can be passed to loadTracepointObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracepointMaps struct {
-	CallScratch   *ebpf.Map `ebpf:"call_scratch"`
-	Calls         *ebpf.Map `ebpf:"calls"`
-	Counters      *ebpf.Map `ebpf:"counters"`
-	Events        *ebpf.Map `ebpf:"events"`
-	LookupScratch *ebpf.Map `ebpf:"lookup_scratch"`
-	LookupState   *ebpf.Map `ebpf:"lookup_state"`
-	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
-	Prefixes      *ebpf.Map `ebpf:"prefixes"`
-	RecentMoves   *ebpf.Map `ebpf:"recent_moves"`
-	RecordScratch *ebpf.Map `ebpf:"record_scratch"`
-	Sequence      *ebpf.Map `ebpf:"sequence"`
-	Stashes       *ebpf.Map `ebpf:"stashes"`
-	SysEnterCalls *ebpf.Map `ebpf:"sys_enter_calls"`
-	SysExitCalls  *ebpf.Map `ebpf:"sys_exit_calls"`
-	Tracked       *ebpf.Map `ebpf:"tracked"`
+	CallScratch     *ebpf.Map `ebpf:"call_scratch"`
+	Calls           *ebpf.Map `ebpf:"calls"`
+	Counters        *ebpf.Map `ebpf:"counters"`
+	Events          *ebpf.Map `ebpf:"events"`
+	LookupScratch   *ebpf.Map `ebpf:"lookup_scratch"`
+	LookupState     *ebpf.Map `ebpf:"lookup_state"`
+	PathScratch     *ebpf.Map `ebpf:"path_scratch"`
+	Prefixes        *ebpf.Map `ebpf:"prefixes"`
+	RecentMoves     *ebpf.Map `ebpf:"recent_moves"`
+	RecordScratch   *ebpf.Map `ebpf:"record_scratch"`
+	RuntimeSettings *ebpf.Map `ebpf:"runtime_settings"`
+	Sequence        *ebpf.Map `ebpf:"sequence"`
+	Stashes         *ebpf.Map `ebpf:"stashes"`
+	SysEnterCalls   *ebpf.Map `ebpf:"sys_enter_calls"`
+	SysExitCalls    *ebpf.Map `ebpf:"sys_exit_calls"`
+	Tracked         *ebpf.Map `ebpf:"tracked"`
 }
 
 func (m *tracepointMaps) Close() error {
@@ -337,6 +338,7 @@ func (m *tracepointMaps) Close() error {
 		m.Prefixes,
 		m.RecentMoves,
 		m.RecordScratch,
+		m.RuntimeSettings,
 		m.Sequence,
 		m.Stashes,
 		m.SysEnterCalls,
@@ -367,7 +369,6 @@ type tracepointVariables struct {
 	DentryChildrenOff   *ebpf.Variable `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.Variable `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.Variable `ebpf:"host_mntns"`
-	PrefixCount         *ebpf.Variable `ebpf:"prefix_count"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 

@@ -76,8 +76,26 @@ static __always_inline __u64 next_seq(void)
 	return __sync_fetch_and_add(seq, 1) + 1;
 }
 
-/* Runtime settings, written by user space through the object's .bss. */
-volatile __u32 prefix_count; /* entries in the prefix trie; 0 skips building paths at all */
+/* Runtime settings user space changes while the probes run. They live in a map, not in .bss, so that pinned
+ * programs kept from an earlier run of the sensor see the changes a new run makes. */
+struct settings {
+	__u32 prefix_count; /* entries in the prefix trie; 0 skips building paths at all */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct settings);
+} runtime_settings SEC(".maps");
+
+static __always_inline __u32 prefix_count(void)
+{
+	__u32 zero = 0;
+	struct settings *s = bpf_map_lookup_elem(&runtime_settings, &zero);
+
+	return s ? READ_ONCE_U32(s->prefix_count) : 0;
+}
 
 /* Load-time settings, set on the spec before load. */
 const volatile __u32 host_mntns = 0; /* match path prefixes only for tasks in this mount namespace (0: all) */

@@ -136,7 +136,7 @@ static __always_inline int prefix_match(__u32 start, __u32 len)
  * and the task sees the host's mount namespace (a container's paths are not the host's). */
 static __always_inline int may_match_path(void)
 {
-	if (!READ_ONCE_U32(prefix_count))
+	if (!prefix_count())
 		return 0;
 	if (host_mntns && task_mntns((struct task_struct *)bpf_get_current_task()) != host_mntns)
 		return 0;

@@ -51,6 +51,12 @@ type Config struct {
 	// report per second) or after the next start if the publisher closed first. It runs on the
 	// publisher's goroutine: it may call Publish, not block. When nil, reports are logged at Error level.
 	OnLoss func(LossReport)
+	// OnAcked is called with each batch JetStream acknowledged (stored, or a duplicate of one stored),
+	// on the publisher's goroutine; it must not block.
+	OnAcked func(Msg)
+	// OnRecovered is called by New with each batch found in the spool left by an earlier run, before
+	// anything is published: what that run had made durable besides what JetStream acknowledged.
+	OnRecovered func(Msg)
 	// Logger is where the publisher logs; nil discards.
 	Logger *zap.Logger
 	// Registerer receives the publisher's metrics; nil registers nothing.

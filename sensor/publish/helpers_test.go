@@ -32,8 +32,12 @@ func testMsg(i int) publish.Msg {
 		Events:   eventsPerMsg,
 		FirstSeq: first,
 		LastSeq:  last,
+		Header:   nats.Header{testHeader: {strconv.Itoa(i)}},
 	}
 }
+
+// testHeader carries a test batch's index, which must reach the stream through memory and spool alike.
+const testHeader = "Factstream-Test-Batch"
 
 // tcpConn connects over TCP the way a sensor does, reconnecting quickly for tests.
 func tcpConn(t testing.TB, url string) *nats.Conn {
@@ -128,7 +132,11 @@ func readStream(t testing.TB, js jetstream.JetStream) []stored {
 			t.Fatalf("fetching: %v", err)
 		}
 		for m := range batch.Messages() {
-			out = append(out, parseStored(t, m.Subject(), m.Data()))
+			st := parseStored(t, m.Subject(), m.Data())
+			if want := strconv.FormatUint(st.first/eventsPerMsg, 10); m.Headers().Get(testHeader) != want {
+				t.Fatalf("batch %s arrived with header %q, want %q", want, m.Headers().Get(testHeader), want)
+			}
+			out = append(out, st)
 		}
 		if err := batch.Error(); err != nil {
 			t.Fatalf("fetching: %v", err)

@@ -1,5 +1,7 @@
 package publish
 
+import "github.com/nats-io/nats.go"
+
 // Msg is one encoded batch of raw events, opaque to this package.
 type Msg struct {
 	// Subject is where it goes, fact.in.<host>.<dev> (schemas.IngestSubject).
@@ -7,6 +9,8 @@ type Msg struct {
 	// MsgID is the Nats-Msg-Id, host:boot:batch_seq: the server drops a republished copy within the
 	// stream's duplicate window, which is what makes retries exactly once.
 	MsgID string
+	// Header holds NATS headers to send with the batch besides Nats-Msg-Id (kept in the spool too).
+	Header nats.Header
 	// Data is the encoded batch. Publish keeps it until the message is acknowledged: do not modify it.
 	Data []byte
 	// Events is the number of events in Data, and FirstSeq..LastSeq their sensor sequence numbers; they

@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 func (p *Publisher) recover() error {
 	sp, err := openSpool(spoolConfig{
 		dir: p.cfg.SpoolDir, limit: p.cfg.SpoolBytes, segmentBytes: p.cfg.SegmentBytes, syncEach: p.cfg.SyncInterval < 0,
+		visit: p.cfg.OnRecovered,
 	}, p.log)
 	if err != nil {
 		return fmt.Errorf("recovering spool: %w", err)

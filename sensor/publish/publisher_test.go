@@ -157,7 +157,18 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 
 	s = natsservertest.RunServerWith(t, s.Config())
 	nc = tcpConn(t, s.ClientURL())
-	p = startPublisher(t, publish.Config{Conn: nc, SpoolDir: dir, Registerer: reg}) // same registry: counts go on
+	var recovered, acked atomic.Int64
+	p = startPublisher(t, publish.Config{Conn: nc, SpoolDir: dir, Registerer: reg, // same registry: counts go on
+		OnRecovered: func(m publish.Msg) {
+			if m.Header.Get(testHeader) != "" {
+				recovered.Add(1)
+			}
+		},
+		OnAcked: func(publish.Msg) { acked.Add(1) },
+	})
+	if recovered.Load() != first {
+		t.Errorf("OnRecovered saw %d spooled batches with their header, want %d", recovered.Load(), first)
+	}
 	for i := first; i < first+second; i++ {
 		if err := p.Publish(t.Context(), testMsg(i)); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
@@ -166,6 +177,9 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 	closePublisher(t, p, 10*time.Second)
 	if got := metric(t, reg, "factstream_publish_batches_total"); got != first+second {
 		t.Errorf("batches_total %v, want %d", got, first+second)
+	}
+	if acked.Load() != first+second {
+		t.Errorf("OnAcked saw %d batches, want %d", acked.Load(), first+second)
 	}
 	if !assertExactlyOnce(t, readStream(t, jsFor(t, nc)), indexes(0, first+second)) {
 		t.Error("spooled batches did not come first, in order")

@@ -5,15 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
+	"slices"
+
+	"github.com/nats-io/nats.go"
 )
 
 // Spool record layout (little endian), one per message, appended with a single write:
 //
 //	[4] body length n   [4] CRC-32C of body   [n] body
 //	body: uvarint len(subject) | subject | uvarint len(msg id) | msg id |
-//	      uvarint events | uvarint first seq | uvarint last seq | data (the rest)
+//	      uvarint events | uvarint first seq | uvarint last seq |
+//	      uvarint header fields | (uvarint len(key) | key | uvarint len(value) | value)... |
+//	      data (the rest)
 //
 // A segment file starts with segmentMagic; its name is the segment id as 16 hex digits plus ".seg".
+// Segments of version 1 (segmentMagicV1) have no header fields; they are still read.
 const (
 	recordHeaderSize = 8
 	// maxRecordBody bounds the length field so a corrupt one cannot make us allocate gigabytes; NATS
@@ -22,8 +29,9 @@ const (
 )
 
 var (
-	segmentMagic = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '1'}
-	crcTable     = crc32.MakeTable(crc32.Castagnoli)
+	segmentMagic   = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '2'}
+	segmentMagicV1 = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '1'}
+	crcTable       = crc32.MakeTable(crc32.Castagnoli)
 
 	errShortRecord   = errors.New("short record")
 	errRecordLength  = errors.New("record length out of range")
@@ -42,6 +50,7 @@ func encodeRecord(dst []byte, m *Msg) []byte {
 	dst = binary.AppendUvarint(dst, uint64(m.Events))
 	dst = binary.AppendUvarint(dst, m.FirstSeq)
 	dst = binary.AppendUvarint(dst, m.LastSeq)
+	dst = appendHeader(dst, m.Header)
 	dst = append(dst, m.Data...)
 	body := dst[start+recordHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
@@ -56,7 +65,25 @@ func recordSize(m *Msg) int64 {
 	for _, v := range []uint64{uint64(len(m.Subject)), uint64(len(m.MsgID)), uint64(m.Events), m.FirstSeq, m.LastSeq} {
 		n += binary.PutUvarint(b[:], v)
 	}
-	return int64(n)
+	return int64(n + len(appendHeader(nil, m.Header)))
+}
+
+// appendHeader appends the header fields of h, keys sorted.
+func appendHeader(dst []byte, h nats.Header) []byte {
+	var fields uint64
+	for _, vs := range h {
+		fields += uint64(len(vs))
+	}
+	dst = binary.AppendUvarint(dst, fields)
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			dst = binary.AppendUvarint(dst, uint64(len(k)))
+			dst = append(dst, k...)
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		}
+	}
+	return dst
 }
 
 // parseHeader returns the body length and checksum from a record header.
@@ -71,8 +98,9 @@ func parseHeader(h []byte) (n int, sum uint32, err error) {
 	return int(l), binary.LittleEndian.Uint32(h[4:]), nil
 }
 
-// decodeBody checks body against sum and decodes it. Data aliases body.
-func decodeBody(body []byte, sum uint32) (Msg, error) {
+// decodeBody checks body against sum and decodes it, as written in a segment of version (1 or 2). Data
+// aliases body.
+func decodeBody(body []byte, sum uint32, version byte) (Msg, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return Msg{}, errRecordCRC
 	}
@@ -83,6 +111,19 @@ func decodeBody(body []byte, sum uint32) (Msg, error) {
 	m.Events = int(d.uvarint())
 	m.FirstSeq = d.uvarint()
 	m.LastSeq = d.uvarint()
+	if version >= 2 {
+		fields := d.uvarint()
+		if fields > uint64(len(d.b)) {
+			d.err = errRecordContent
+		}
+		for i := uint64(0); i < fields && d.err == nil; i++ {
+			k, v := d.bytes(), d.bytes()
+			if m.Header == nil {
+				m.Header = nats.Header{}
+			}
+			m.Header[string(k)] = append(m.Header[string(k)], string(v))
+		}
+	}
 	if d.err != nil {
 		return Msg{}, d.err
 	}

@@ -125,6 +125,9 @@ func (s *sender) send(it *item) (*flight, error) {
 		return nil, fmt.Errorf("%w (connection %s)", ErrNotConnected, s.p.cfg.Conn.Status())
 	}
 	msg := &nats.Msg{Subject: it.msg.Subject, Data: it.msg.Data, Header: nats.Header{}}
+	for k, vs := range it.msg.Header {
+		msg.Header[k] = vs
+	}
 	paf, err := s.p.js.PublishMsgAsync(msg, jetstream.WithMsgID(it.msg.MsgID),
 		jetstream.WithExpectStream(schemas.RawStream), jetstream.WithRetryAttempts(0))
 	if err != nil {
@@ -176,6 +179,9 @@ func (s *sender) acked(it *item, ack *jetstream.PubAck) {
 		m.duplicates.Inc()
 	}
 	s.release(it)
+	if s.p.cfg.OnAcked != nil {
+		s.p.cfg.OnAcked(it.msg)
+	}
 }
 
 // release frees the spool record of an item that is done with (acknowledged or dropped).

@@ -36,9 +36,10 @@ var errSpoolFull = errors.New("spool full")
 
 type spoolConfig struct {
 	dir          string
-	limit        int64 // bytes of segment files
-	segmentBytes int64 // a segment is sealed once it would grow past this
-	syncEach     bool  // fsync after every record
+	limit        int64     // bytes of segment files
+	segmentBytes int64     // a segment is sealed once it would grow past this
+	syncEach     bool      // fsync after every record
+	visit        func(Msg) // sees each record found on opening
 }
 
 // segment is one spool file.
@@ -48,6 +49,7 @@ type segment struct {
 	start   int64 // offset of the first record to deliver (after the cursor)
 	unread  int   // records at or after the read position not yet handed out
 	unacked int   // records handed out and not yet acknowledged
+	version byte  // the record layout (see record.go)
 }
 
 func (g *segment) name() string { return fmt.Sprintf("%016x%s", g.id, segmentExt) }
@@ -151,7 +153,8 @@ func (s *spool) recoverSegment(id uint64, cursorOff int64) error {
 	if err != nil {
 		return fmt.Errorf("reading spool segment: %w", err)
 	}
-	valid, records, starts, reason := scanSegment(f)
+	valid, records, starts, version, reason := scanSegment(f, s.cfg.visit)
+	g.version = version
 	if valid < st.Size() {
 		s.noteCorrupt(g.name(), valid, st.Size()-valid, reason)
 		if err := truncate(f, valid); err != nil {
@@ -178,12 +181,21 @@ func (s *spool) recoverSegment(id uint64, cursorOff int64) error {
 }
 
 // scanSegment returns the length of the valid prefix of a segment, its record count, the offsets where
-// records start, and why the rest (if any) is invalid.
-func scanSegment(f *os.File) (valid int64, records int, starts []int64, reason string) {
+// records start, its version, and why the rest (if any) is invalid. visit, when not nil, sees each valid
+// record.
+func scanSegment(f *os.File, visit func(Msg)) (valid int64, records int, starts []int64, version byte, reason string) {
 	r := bufio.NewReaderSize(f, 256<<10)
 	var magic [8]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil || magic != segmentMagic {
-		return 0, 0, nil, "bad segment header"
+	_, err := io.ReadFull(r, magic[:])
+	switch {
+	case err != nil:
+		return 0, 0, nil, 0, "bad segment header"
+	case magic == segmentMagic:
+		version = 2
+	case magic == segmentMagicV1:
+		version = 1
+	default:
+		return 0, 0, nil, 0, "bad segment header"
 	}
 	valid = int64(len(magic))
 	var body []byte
@@ -191,20 +203,24 @@ func scanSegment(f *os.File) (valid int64, records int, starts []int64, reason s
 		var h [recordHeaderSize]byte
 		if _, err := io.ReadFull(r, h[:]); err != nil {
 			if errors.Is(err, io.EOF) {
-				return valid, records, starts, ""
+				return valid, records, starts, version, ""
 			}
-			return valid, records, starts, "torn record header"
+			return valid, records, starts, version, "torn record header"
 		}
 		n, sum, err := parseHeader(h[:])
 		if err != nil {
-			return valid, records, starts, err.Error()
+			return valid, records, starts, version, err.Error()
 		}
 		body = slices.Grow(body[:0], n)[:n]
 		if _, err := io.ReadFull(r, body); err != nil {
-			return valid, records, starts, "torn record body"
+			return valid, records, starts, version, "torn record body"
 		}
-		if _, err := decodeBody(body, sum); err != nil {
-			return valid, records, starts, err.Error()
+		m, err := decodeBody(body, sum, version)
+		if err != nil {
+			return valid, records, starts, version, err.Error()
+		}
+		if visit != nil {
+			visit(m)
 		}
 		starts = append(starts, valid)
 		valid += int64(recordHeaderSize + n)
@@ -285,7 +301,7 @@ func (s *spool) rotate() error {
 			return err
 		}
 	}
-	g := &segment{id: s.nextID(), size: int64(len(segmentMagic)), start: int64(len(segmentMagic))}
+	g := &segment{id: s.nextID(), size: int64(len(segmentMagic)), start: int64(len(segmentMagic)), version: 2}
 	f, err := os.OpenFile(filepath.Join(s.cfg.dir, g.name()), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating spool segment: %w", err)
@@ -420,7 +436,7 @@ func (s *spool) readAt(g *segment, off int64) (Msg, int64, error) {
 	if _, err := s.rf.ReadAt(body, off+recordHeaderSize); err != nil {
 		return Msg{}, 0, err
 	}
-	m, err := decodeBody(body, sum)
+	m, err := decodeBody(body, sum, g.version)
 	return m, int64(recordHeaderSize + n), err
 }
 
@@ -467,7 +483,7 @@ func (s *spool) writeHead(items []*item) error {
 	if s.cursorID != 0 {
 		id = min(id, s.cursorID-1)
 	}
-	g := &segment{id: id}
+	g := &segment{id: id, version: 2}
 	buf := append([]byte(nil), segmentMagic[:]...)
 	for _, it := range items {
 		buf = encodeRecord(buf, &it.msg)
