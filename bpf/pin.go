@@ -29,6 +29,10 @@ import (
 // linkPrefix names a link's pin: link_<program>.
 const linkPrefix = "link_"
 
+// defaultBPFFS is where a BPF filesystem is usually mounted; Load mounts one there when a pin path below
+// it has none.
+const defaultBPFFS = "/sys/fs/bpf"
+
 // pinning is what Load decided about pins for one set.
 type pinning struct {
 	dir   string // where this set's maps and links are pinned; empty: no pinning
@@ -43,7 +47,13 @@ func planPins(spec *ebpf.CollectionSpec, set ProbeSet, opts Options, object []by
 		return pinning{}, nil
 	}
 	if err := checkBPFFS(opts.PinPath); err != nil {
-		return pinning{}, err
+		if !errors.Is(err, ErrBadPinPath) || !strings.HasPrefix(opts.PinPath, defaultBPFFS+"/") {
+			return pinning{}, err
+		}
+		// Where systemd would have mounted one: mount it, as other BPF agents do.
+		if mountErr := unix.Mount("bpf", defaultBPFFS, "bpf", 0, "mode=0700"); mountErr != nil {
+			return pinning{}, fmt.Errorf("%w (mounting one on %s: %v)", err, defaultBPFFS, mountErr)
+		}
 	}
 	dir := filepath.Join(opts.PinPath, string(set)+"-"+fingerprint(spec, opts, object))
 	stale, err := filepath.Glob(filepath.Join(opts.PinPath, string(set)+"-*"))

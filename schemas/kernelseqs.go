@@ -16,7 +16,7 @@ import (
 const KernelSeqsHeader = "Factstream-Kernel-Seqs"
 
 // MaxKernelRanges bounds the ranges in one KernelSeqsHeader; a sensor closes a batch before it needs more.
-const MaxKernelRanges = 64
+const MaxKernelRanges = 1024
 
 // ErrBadKernelSeqs: a KernelSeqsHeader value that does not parse.
 var ErrBadKernelSeqs = errors.New("bad kernel sequence header")

@@ -13,6 +13,7 @@ import (
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/factstream/factstream/sensor/seqstore"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 )
 
@@ -30,6 +31,7 @@ type batcher struct {
 	cfg        BatchConfig
 	seqs       *seqstore.Store
 	pub        Publisher
+	cov        *coverage
 	ctx        context.Context
 	m          *metrics
 	log        *zap.Logger
@@ -43,7 +45,7 @@ type batcher struct {
 	lastSeq uint64
 }
 
-// pending is an open batch: its events, already encoded.
+// pending is an open batch: its events, already encoded, and the kernel records it accounts for.
 type pending struct {
 	dev         uint64
 	subject     string
@@ -51,10 +53,11 @@ type pending struct {
 	n           int
 	first, last uint64
 	opened      time.Time
+	kseqs       []schemas.SeqRange
 }
 
-func newBatcher(ctx context.Context, host, boot string, cfg BatchConfig, seqs *seqstore.Store, pub Publisher, m *metrics, log *zap.Logger) *batcher {
-	b := &batcher{host: host, boot: boot, cfg: cfg, seqs: seqs, pub: pub, ctx: ctx, m: m, log: log, open: map[uint64]*pending{}}
+func newBatcher(ctx context.Context, host, boot string, cfg BatchConfig, seqs *seqstore.Store, pub Publisher, cov *coverage, m *metrics, log *zap.Logger) *batcher {
+	b := &batcher{host: host, boot: boot, cfg: cfg, seqs: seqs, pub: pub, cov: cov, ctx: ctx, m: m, log: log, open: map[uint64]*pending{}}
 	b.timer = time.AfterFunc(time.Hour, b.onTimer)
 	b.timer.Stop()
 	return b
@@ -84,7 +87,14 @@ func (s source) String() string {
 func (b *batcher) add(ev *schemas.RawEvent, src source) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.addLocked(ev, src)
+	return b.addLocked(ev, src, nil)
+}
+
+// addKernel adds ev, read from the kernel as record kseq.
+func (b *batcher) addKernel(ev *schemas.RawEvent, kseq uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.addLocked(ev, fromKernel, []schemas.SeqRange{{Lo: kseq, Hi: kseq}})
 }
 
 // addAll adds events under one lock, in order.
@@ -92,7 +102,7 @@ func (b *batcher) addAll(evs []schemas.RawEvent, src source) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range evs {
-		if err := b.addLocked(&evs[i], src); err != nil {
+		if err := b.addLocked(&evs[i], src, nil); err != nil {
 			return err
 		}
 	}
@@ -107,7 +117,9 @@ func devOf(ev *schemas.RawEvent) uint64 {
 	return ev.Dev
 }
 
-func (b *batcher) addLocked(ev *schemas.RawEvent, src source) error {
+// addLocked sequences ev and adds it to its filesystem's batch, which then accounts for the kernel
+// records kseqs (the record ev came from, or those a loss event reports).
+func (b *batcher) addLocked(ev *schemas.RawEvent, src source, kseqs []schemas.SeqRange) error {
 	seq, err := b.seqs.Next(seqstore.Events, 1)
 	if err != nil {
 		b.m.dropped.WithLabelValues("sequence").Inc()
@@ -126,6 +138,11 @@ func (b *batcher) addLocked(ev *schemas.RawEvent, src source) error {
 		b.m.dropped.WithLabelValues("encode").Inc()
 		return fmt.Errorf("encoding event %d: %w", seq, err)
 	}
+	klen, klast := len(p.kseqs), schemas.SeqRange{}
+	if klen > 0 {
+		klast = p.kseqs[klen-1] // appendRanges may extend it
+	}
+	p.kseqs = appendRanges(p.kseqs, kseqs)
 	p.n++
 	p.last = seq
 	b.queued++
@@ -135,19 +152,41 @@ func (b *batcher) addLocked(ev *schemas.RawEvent, src source) error {
 	case len(p.buf) > int(b.cfg.MaxBytes) && p.n > 1:
 		// The event does not fit: publish the batch without it and start the next with it.
 		tail := slices.Clone(p.buf[mark:])
-		p.buf, p.n, p.last = p.buf[:mark], p.n-1, prevLast
+		p.buf, p.n, p.last, p.kseqs = p.buf[:mark], p.n-1, prevLast, p.kseqs[:klen]
+		if klen > 0 {
+			p.kseqs[klen-1] = klast
+		}
 		b.queued--
 		b.flushLocked(p)
 		p.buf, p.n, p.first, p.last, p.opened = append(p.buf, tail...), 1, seq, seq, time.Now()
+		p.kseqs = appendRanges(p.kseqs, kseqs)
 		b.queued++
 		b.arm()
-		if p.n >= b.cfg.MaxEvents || len(p.buf) >= int(b.cfg.MaxBytes) {
+		if b.full(p) {
 			b.flushLocked(p)
 		}
-	case p.n >= b.cfg.MaxEvents || len(p.buf) >= int(b.cfg.MaxBytes):
+	case b.full(p):
 		b.flushLocked(p)
 	}
 	return nil
+}
+
+// full tells whether p must be published now: it reached a bound, or one more kernel range might not fit
+// its header.
+func (b *batcher) full(p *pending) bool {
+	return p.n >= b.cfg.MaxEvents || len(p.buf) >= int(b.cfg.MaxBytes) || len(p.kseqs) >= schemas.MaxKernelRanges/2
+}
+
+// appendRanges adds ranges to dst, extending its last range where one continues it.
+func appendRanges(dst, ranges []schemas.SeqRange) []schemas.SeqRange {
+	for _, r := range ranges {
+		if n := len(dst); n > 0 && dst[n-1].Hi+1 == r.Lo {
+			dst[n-1].Hi = r.Hi
+			continue
+		}
+		dst = append(dst, r)
+	}
+	return dst
 }
 
 func (b *batcher) pendingFor(dev uint64) *pending {
@@ -223,11 +262,14 @@ func (b *batcher) devsLocked() []uint64 {
 func (b *batcher) flushLocked(p *pending) {
 	n, first, last := p.n, p.first, p.last
 	b.queued -= n
+	kseqs := p.kseqs
+	p.kseqs = nil
 	batchSeq, err := b.seqs.Next(seqstore.Batches, 1)
 	if err != nil {
 		b.m.dropped.WithLabelValues("sequence").Add(float64(n))
 		b.log.Error("cannot number a batch; its events are lost", zap.Int("events", n), zap.Error(err))
 		p.buf, p.n = p.buf[:0], 0
+		b.cov.settle(kseqs, time.Now()) // counted in dropped_total
 		return
 	}
 	data := b.encode(p, batchSeq)
@@ -235,6 +277,10 @@ func (b *batcher) flushLocked(p *pending) {
 	msg := publish.Msg{
 		Subject: p.subject, MsgID: b.host + ":" + b.boot + ":" + strconv.FormatUint(batchSeq, 10),
 		Data: data, Events: n, FirstSeq: first, LastSeq: last,
+	}
+	if len(kseqs) > 0 {
+		msg.Header = nats.Header{schemas.KernelSeqsHeader: {b.cov.header(kseqs)}}
+		b.cov.handed(msg.MsgID, kseqs, p.opened)
 	}
 	b.publishLocked(p.dev, msg)
 }
@@ -264,6 +310,9 @@ func appendArrayLen(b []byte, n int) []byte {
 // publishLocked hands msg to the publisher and accounts for what it refuses.
 func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
 	err := b.pub.Publish(b.ctx, msg)
+	if err != nil {
+		b.cov.forget(msg.MsgID) // counted and reported below or by the publisher
+	}
 	switch {
 	case err == nil:
 		b.m.batches.Inc()
@@ -276,7 +325,7 @@ func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
 		b.m.dropped.WithLabelValues("publish_invalid").Add(float64(msg.Events))
 		b.log.Error("publisher refused a batch; reporting its events as lost", zap.String("msg_id", msg.MsgID),
 			zap.Int("events", msg.Events), zap.Int("bytes", len(msg.Data)), zap.Error(err))
-		b.lossLocked(dev, uint64(msg.Events), "publish_invalid")
+		b.lossLocked(dev, uint64(msg.Events), "publish_invalid", nil)
 	default:
 		b.m.dropped.WithLabelValues("publish_closed").Add(float64(msg.Events))
 		b.log.Error("publishing a batch failed; its events are lost", zap.String("msg_id", msg.MsgID),
@@ -284,34 +333,39 @@ func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
 	}
 }
 
-// lossLocked adds a loss event to dev's batch.
-func (b *batcher) lossLocked(dev, lost uint64, hook string) {
+// lossLocked adds a loss event to dev's batch; kseqs are the kernel records it reports, if known.
+func (b *batcher) lossLocked(dev, lost uint64, hook string, kseqs []schemas.SeqRange) {
 	ev := schemas.RawEvent{Kind: schemas.KindLoss, Dev: dev, Lost: lost, Hook: hook, Time: time.Now().UnixNano()}
-	if err := b.addLocked(&ev, fromLoss); err != nil {
+	if err := b.addLocked(&ev, fromLoss, kseqs); err != nil {
 		b.log.Error("cannot publish a loss event", zap.String("hook", hook), zap.Uint64("lost", lost), zap.Error(err))
 		return
 	}
 	b.m.lossEvents.Inc()
 }
 
-// loss reports lost records on dev.
-func (b *batcher) loss(dev, lost uint64, hook string) {
+// loss reports lost records on dev; kseqs are the kernel records it reports, if any.
+func (b *batcher) loss(dev, lost uint64, hook string, kseqs []schemas.SeqRange) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.m.lostRecords.WithLabelValues(hook).Add(float64(lost))
-	b.lossLocked(dev, lost, hook)
+	b.lossLocked(dev, lost, hook, kseqs)
 }
 
 // broadcastLoss reports lost records whose filesystem is unknown (a kernel record lost before it was
 // read) on every filesystem the sensor has published on, and on dev 0: each subject's consumer learns
 // that its view may miss something. The counts are the same on each subject; they are not to be summed.
-func (b *batcher) broadcastLoss(lost uint64, hook string) {
+// The loss event on dev 0 carries kseqs, the kernel records reported, in its batch's header.
+func (b *batcher) broadcastLoss(lost uint64, hook string, kseqs []schemas.SeqRange) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.m.lostRecords.WithLabelValues(hook).Add(float64(lost))
 	b.pendingFor(0)
 	for _, dev := range b.devsLocked() {
-		b.lossLocked(dev, lost, hook)
+		var k []schemas.SeqRange
+		if dev == 0 {
+			k = kseqs
+		}
+		b.lossLocked(dev, lost, hook, k)
 	}
 }
 

@@ -67,7 +67,7 @@ func testBatcher(t *testing.T, cfg BatchConfig, pub Publisher) *batcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBatcher(context.Background(), "node1", "boot1", cfg, seqs, pub, m, zaptest.NewLogger(t))
+	b := newBatcher(context.Background(), "node1", "boot1", cfg, seqs, pub, newCoverage(1, 0), m, zaptest.NewLogger(t))
 	t.Cleanup(b.stop)
 	return b
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/factstream/factstream/bpf"
 )
@@ -13,14 +14,17 @@ import (
 // checkpointFile is the kernel checkpoint inside the state directory.
 const checkpointFile = "kernel.json"
 
-// checkpoint is where the sensor stood in the kernel's record stream: the highest kernel sequence below
-// which every record was handed to the publisher or reported lost, and the counters at that time. With
-// pinned probes the kernel keeps recording while the sensor is down; the next run compares the first
-// record it reads and the counters with the checkpoint to report what was lost meanwhile.
+// checkpoint is where the sensor stood in the kernel's record stream: the probes' instance, the highest
+// kernel sequence at and below which every record was delivered to JetStream or reported lost there,
+// the time from which batches accounting for later records may have been stored, and the counters. With
+// pinned probes the kernel keeps recording while the sensor is down; the next run reads what was stored
+// since Since to count exactly what the crashed run read from the kernel but never delivered.
 type checkpoint struct {
 	BootID    string       `json:"boot_id"`
 	ProbeSet  string       `json:"probe_set"`
+	Instance  uint64       `json:"instance"`
 	KernelSeq uint64       `json:"kernel_seq"`
+	Since     time.Time    `json:"since"`
 	Counters  bpf.Counters `json:"counters"`
 }
 

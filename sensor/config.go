@@ -42,8 +42,10 @@ type Config struct {
 type ProbesConfig struct {
 	// Set is auto, lsm or tracepoint.
 	Set string `yaml:"set"`
-	// PinPath, when set, pins the probes' maps and links under bpffs so the kernel keeps recording while
-	// the sensor restarts.
+	// PinPath, when set (a directory on a BPF filesystem, e.g. /sys/fs/bpf/factstream), pins the probes'
+	// maps and links there: the kernel keeps recording while the sensor restarts or after it is killed,
+	// and the next run continues the same probes and counts exactly what the previous one lost.
+	// Removing the directory detaches them.
 	PinPath string `yaml:"pin_path"`
 	// RingSize is the ring buffer's size in bytes (a power of two); the probes' default when zero.
 	RingSize ByteSize `yaml:"ring_size"`

@@ -40,10 +40,13 @@ type Status struct {
 	Ready     bool         `json:"ready"`
 	Paths     []string     `json:"paths"`
 	Prefixes  []string     `json:"kernel_prefixes"`
-	Sequence  uint64       `json:"sequence"`      // the next sensor sequence
-	LastSeq   uint64       `json:"last_sequence"` // the last one handed out in this run
-	KernelSeq uint64       `json:"kernel_seq"`    // the kernel sequence read (or written off) so far
-	Pending   int          `json:"pending"`       // events in open batches
+	Sequence  uint64       `json:"sequence"`                // the next sensor sequence
+	LastSeq   uint64       `json:"last_sequence"`           // the last one handed out in this run
+	KernelSeq uint64       `json:"kernel_seq"`              // the kernel sequence read (or written off) so far
+	Delivered uint64       `json:"kernel_delivered"`        // every kernel record up to here is stored or reported lost
+	Instance  uint64       `json:"probe_instance"`          // the probes' record sequence; a pinned one outlives the sensor
+	Restart   string       `json:"restart_check,omitempty"` // after a restart with pinned probes: checking, done
+	Pending   int          `json:"pending"`                 // events in open batches
 	Spool     SpoolStatus  `json:"spool"`
 	Counters  bpf.Counters `json:"counters"`
 	LastScan  *ScanResult  `json:"last_scan,omitempty"`
@@ -63,10 +66,12 @@ func (s *Sensor) Status() Status {
 	s.scanMu.Lock()
 	prefixes := append([]string(nil), s.prefixes...)
 	s.scanMu.Unlock()
+	delivered, _ := s.cov.state(time.Now())
 	return Status{
 		Host: s.cfg.Host, BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Ready: s.ready.Load(),
 		Paths: s.set.Load().Strings(), Prefixes: prefixes, Sequence: s.seqs.Peek(seqstore.Events), LastSeq: last,
-		KernelSeq: s.kseq.Load(), Pending: queued, Spool: s.spoolStatus(), Counters: s.kloss.counters(), LastScan: s.lastScan.Load(),
+		KernelSeq: s.kseq.Load(), Delivered: delivered, Instance: s.cov.instance, Restart: s.restart.state(),
+		Pending: queued, Spool: s.spoolStatus(), Counters: s.kloss.counters(), LastScan: s.lastScan.Load(),
 	}
 }
 

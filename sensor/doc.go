@@ -42,10 +42,12 @@
 //   - records that do not decode (malformed) or of an unknown kind;
 //   - batches the publisher dropped (spool full, spool error, rejected), on their own subject, once NATS
 //     acknowledges again; spool bytes that could not be read back (spool_corrupt, count unknown: 0);
-//   - after a restart with probes that kept recording (pinned), the records between the last checkpoint
-//     and the first one read: the ring-full part per hook, the rest as restart (an upper bound: after a
-//     SIGKILL it includes records the previous run had handed to the publisher less than a checkpoint
-//     interval before).
+//   - after a restart with probes that kept recording (pinned), the records the previous run read from the
+//     kernel and never delivered, as restart, exactly. Each batch names the kernel records it accounts
+//     for (schemas.KernelSeqsHeader); the checkpoint holds the highest kernel sequence up to which every
+//     record is acknowledged by JetStream or reported lost there, and the time from which later batches
+//     were stored. The next run holds the holes it finds until it has read back what the previous run
+//     spooled and stored after that time (restartCheck), and reports the holes less those.
 //
 // # Concurrency
 //

@@ -44,7 +44,7 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 		}
 		if first {
 			first = false
-			s.resume(ev.Seq)
+			s.begin(ev.Seq)
 		}
 		if err := s.handle(&ev, &raw); err != nil && warn.allow() {
 			s.log.Error("cannot batch an event", zap.Error(err))
@@ -57,18 +57,18 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 // scratch space) and batched.
 func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
 	if lost := s.gaps.observe(ev.Seq, time.Now); lost > 0 {
-		s.holes(lost)
+		s.holes()
 	}
 	s.kseq.Store(s.gaps.contiguous())
 	if err := Convert(raw, ev, s.clock); err != nil {
 		s.m.dropped.WithLabelValues(HookUnknownKind).Inc()
-		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind)
+		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind, []schemas.SeqRange{{Lo: ev.Seq, Hi: ev.Seq}})
 		return nil
 	}
 	if raw.Kind == schemas.KindMkdir && raw.Monitored == schemas.MonitoredByPath {
 		s.checkAppeared(raw.Path)
 	}
-	return s.batch.add(raw, fromKernel)
+	return s.batch.addKernel(raw, ev.Seq)
 }
 
 // pollTick is when the drain loop reads next without being woken, and when it last looked up.
@@ -93,7 +93,7 @@ func (s *Sensor) readFailed(err error, warn *rateLimit, tick *pollTick) (done bo
 		if now.Sub(tick.idle) >= idleTick {
 			tick.idle = now
 			if lost := s.gaps.idle(now); lost > 0 {
-				s.holes(lost)
+				s.holes()
 			}
 			s.kseq.Store(s.gaps.contiguous())
 		}
@@ -118,34 +118,42 @@ func (s *Sensor) readFailed(err error, warn *rateLimit, tick *pollTick) (done bo
 	return false, nil
 }
 
-// resume handles the first record of this run: with probes that kept recording while the sensor was
-// down (pinned), the records between the checkpoint and this one were lost or delivered by the previous
-// run after its last checkpoint; they are reported (the ring-full part per hook, the rest as restart).
-func (s *Sensor) resume(seq uint64) {
-	cp := s.cp
-	if cp.KernelSeq == 0 || seq <= cp.KernelSeq || cp.ProbeSet != string(s.kernel.Set()) {
-		return // fresh probes: their sequence starts again
+// begin handles the first record of this run. With fresh probes no record came before it. With probes
+// that kept recording while the sensor was down (pinned), the gap tracker continues from the checkpoint:
+// the records between it and this one were delivered by the previous run after its checkpoint, or lost,
+// which the restart check settles.
+func (s *Sensor) begin(seq uint64) {
+	if s.restart == nil {
+		s.cov.start(seq)
+		return
 	}
-	s.gaps.start(cp.KernelSeq + 1)
-	if seq > cp.KernelSeq+1 {
-		s.kloss.addHoles(seq-cp.KernelSeq-1, true)
-		s.kick()
-	}
+	s.restart.started(seq)
 }
 
-// holes reports records missing from the kernel sequence to the loss accounting.
-func (s *Sensor) holes(n uint64) {
+// holes reports the records the gap tracker found missing from the kernel sequence.
+func (s *Sensor) holes() {
 	s.m.seqGaps.Inc()
-	s.kloss.addHoles(n, false)
+	s.reportHoles(s.restart.filter(s.gaps.takeLost()))
+}
+
+// reportHoles hands holes to the loss accounting: later ones as ring losses, before ones as lost across
+// a restart.
+func (s *Sensor) reportHoles(later, before []schemas.SeqRange) {
+	if len(later)+len(before) == 0 {
+		return
+	}
+	s.kloss.addHoles(before, true)
+	s.kloss.addHoles(later, false)
 	s.kick()
 }
 
 // flushGaps writes off the holes still open (at shutdown, after the drain loop ended).
-func (s *Sensor) flushGaps() uint64 {
-	lost := s.gaps.flush()
+func (s *Sensor) flushGaps() {
+	if s.gaps.flush() > 0 {
+		s.reportHoles(s.restart.filter(s.gaps.takeLost()))
+	}
 	s.m.seqLate.Add(float64(s.gaps.late))
 	s.kseq.Store(s.gaps.contiguous())
-	return lost
 }
 
 // kick asks the poller to run soon.

@@ -32,6 +32,22 @@ func tcpConn(t testing.TB, url string) *nats.Conn {
 // streamBatches reads every message of FACT_RAW and decodes it.
 func streamBatches(t testing.TB, nc *nats.Conn) []schemas.Batch {
 	t.Helper()
+	var out []schemas.Batch
+	for _, m := range streamMessages(t, nc) {
+		out = append(out, m.batch)
+	}
+	return out
+}
+
+// storedBatch is a FACT_RAW message, decoded, with its headers.
+type storedBatch struct {
+	batch  schemas.Batch
+	header nats.Header
+}
+
+// streamMessages reads every message of FACT_RAW with its headers and decodes it.
+func streamMessages(t testing.TB, nc *nats.Conn) []storedBatch {
+	t.Helper()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +62,7 @@ func streamBatches(t testing.TB, nc *nats.Conn) []schemas.Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []schemas.Batch
+	var out []storedBatch
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(ctx, seq)
 		if err != nil {
@@ -56,7 +72,7 @@ func streamBatches(t testing.TB, nc *nats.Conn) []schemas.Batch {
 		if err := schemas.DecodeBatch(m.Data, &b); err != nil {
 			t.Fatalf("message %d (%s): %v", seq, m.Subject, err)
 		}
-		out = append(out, b)
+		out = append(out, storedBatch{batch: b, header: m.Header})
 	}
 	return out
 }

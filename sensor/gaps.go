@@ -3,6 +3,8 @@ package sensor
 import (
 	"slices"
 	"time"
+
+	"github.com/factstream/factstream/schemas"
 )
 
 // gapTracker finds holes in the kernel's record sequence. The kernel numbers a record before it writes
@@ -15,7 +17,8 @@ type gapTracker struct {
 	since  time.Time
 	window int
 	grace  time.Duration
-	late   uint64 // records that arrived after being counted lost
+	late   uint64             // records that arrived after being counted lost
+	lost   []schemas.SeqRange // holes counted lost and not yet taken
 }
 
 func newGapTracker(window int, grace time.Duration) *gapTracker {
@@ -76,9 +79,17 @@ func (g *gapTracker) expire(now time.Time) uint64 {
 	return lost
 }
 
+// takeLost returns where the holes counted lost since the last call are.
+func (g *gapTracker) takeLost() []schemas.SeqRange {
+	l := g.lost
+	g.lost = nil
+	return l
+}
+
 // resolve writes off the first hole and returns its size.
 func (g *gapTracker) resolve() uint64 {
 	lost := g.ahead[0] - g.next
+	g.lost = append(g.lost, schemas.SeqRange{Lo: g.next, Hi: g.ahead[0] - 1})
 	g.next = g.ahead[0]
 	g.advance()
 	return lost

@@ -29,6 +29,7 @@ type fakeProbes struct {
 	counters bpf.Counters
 	set      bpf.ProbeSet
 	procs    []bpf.ProcessInfo
+	instance uint64 // 0: never continued by a restart
 }
 
 func newFakeProbes() *fakeProbes {
@@ -64,6 +65,8 @@ func (f *fakeProbes) SetDeadline(t time.Time) {
 }
 
 func (f *fakeProbes) Close() { f.once.Do(func() { close(f.closed) }) }
+
+func (f *fakeProbes) Instance() uint64 { return f.instance }
 
 func (f *fakeProbes) Track(dev, ino uint64) error {
 	f.mu.Lock()

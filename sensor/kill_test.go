@@ -16,6 +16,7 @@ import (
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/seqstore"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -80,17 +81,42 @@ type child struct {
 
 func startChild(t *testing.T, url, state, root string, n int) *child {
 	t.Helper()
+	return startChildRun(t, "TestSensorChild", []string{childEnv + "=1"}, url, state, root, n)
+}
+
+// startChildRun runs test (a child sensor) of this binary as process n, with env added, and waits until
+// it is ready.
+func startChildRun(t *testing.T, test string, env []string, url, state, root string, n int) *child {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), fmt.Sprintf("child%d.out", n))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSensorChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"=1", childNATSEnv+"="+url, childStateEnv+"="+state, childRootEnv+"="+root, childOutEnv+"="+out)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(append(os.Environ(), env...), childNATSEnv+"="+url, childStateEnv+"="+state, childRootEnv+"="+root, childOutEnv+"="+out)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	c := &child{cmd: cmd, out: out}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(t, 30*time.Second, "the child to be ready", func() bool { _, ok := c.value("ready"); return ok })
+	waitFor(t, time.Minute, "the child to be ready", func() bool { _, ok := c.value("ready"); return ok })
 	return c
+}
+
+// storedCount returns a function that counts FACT_RAW's messages (0 before the stream exists).
+func storedCount(t *testing.T, nc *nats.Conn) func() uint64 {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() uint64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, schemas.RawStream)
+		if err != nil {
+			return 0
+		}
+		return s.CachedInfo().State.Msgs
+	}
 }
 
 // value reads "<word> <n>" from the child's out file.
@@ -116,19 +142,7 @@ func TestKillNeverReusesSequences(t *testing.T) {
 	srv := natsservertest.RunServer(t)
 	nc := tcpConn(t, srv.ClientURL())
 	state, root := t.TempDir(), t.TempDir()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storedMsgs := func() uint64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		s, err := js.Stream(ctx, schemas.RawStream)
-		if err != nil {
-			return 0
-		}
-		return s.CachedInfo().State.Msgs
-	}
+	storedMsgs := storedCount(t, nc)
 
 	c1 := startChild(t, srv.ClientURL(), state, root, 1)
 	waitFor(t, 30*time.Second, "the first run to publish", func() bool { return storedMsgs() >= 200 })

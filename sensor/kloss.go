@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/schemas"
 )
 
 // Hooks named in loss events that are not kernel hooks.
@@ -34,10 +35,11 @@ type kernelLoss struct {
 	last      bpf.Counters      // the previous reading
 	full      map[string]uint64 // ringbuffer_full rises not reported yet
 	fullSince time.Time
-	prepaid   uint64 // rises reported before their holes were seen
-	holes     uint64 // records missing from the sequence, not reported yet
-	restart   uint64 // the part of holes found across a restart
-	malformed uint64 // records read but not decoded: they show up as holes too
+	prepaid   uint64             // rises reported before their holes were seen
+	holes     uint64             // records missing from the sequence, not reported yet
+	ranges    []schemas.SeqRange // where those holes are
+	restart   uint64             // the part of holes found across a restart
+	malformed uint64             // records read but not decoded: they show up as holes too
 	grace     time.Duration
 }
 
@@ -45,11 +47,16 @@ func newKernelLoss(prev bpf.Counters, grace time.Duration) *kernelLoss {
 	return &kernelLoss{last: prev, full: map[string]uint64{}, grace: grace}
 }
 
-// addHoles records n records missing from the sequence; restart says they were found across a restart.
-func (k *kernelLoss) addHoles(n uint64, restart bool) {
+// addHoles records records missing from the sequence; restart says they were found across a restart.
+func (k *kernelLoss) addHoles(ranges []schemas.SeqRange, restart bool) {
+	var n uint64
+	for _, r := range ranges {
+		n += r.Len()
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.holes += n
+	k.ranges = append(k.ranges, ranges...)
 	if restart {
 		k.restart += n
 	}
@@ -69,10 +76,14 @@ func (k *kernelLoss) counters() bpf.Counters {
 	return maps.Clone(k.last)
 }
 
-// poll takes a new counter reading (nil when it could not be read) and returns the losses to publish.
-func (k *kernelLoss) poll(c bpf.Counters, now time.Time) []lossCount {
+// poll takes a new counter reading (nil when it could not be read) and returns the losses to publish, and
+// where in the sequence the holes they report are (all holes known so far: the counts report each once,
+// some of them earlier, when a counter rose before its hole was seen).
+func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas.SeqRange) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	ranges := k.ranges
+	k.ranges = nil
 	if c != nil {
 		k.rises(c, now)
 	}
@@ -103,7 +114,7 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) []lossCount {
 		out = append(out, lossCount{HookRingSequence, k.holes})
 		k.holes = 0
 	}
-	return append(out, k.expire(now)...)
+	return append(out, k.expire(now)...), ranges
 }
 
 // rises adds the ringbuffer_full rises since the previous reading. A counter below its previous value

@@ -46,9 +46,14 @@ func (s *Sensor) poll(now time.Time) {
 	} else {
 		s.m.kernelCounters.update(c)
 	}
-	for _, l := range s.kloss.poll(c, now) {
+	losses, ranges := s.kloss.poll(c, now)
+	if len(losses) == 0 {
+		s.cov.settle(ranges, now) // reported before their holes showed
+	}
+	for _, l := range losses {
 		s.log.Warn("kernel records lost", zap.String("hook", l.hook), zap.Uint64("records", l.n))
-		s.batch.broadcastLoss(l.n, l.hook)
+		s.batch.broadcastLoss(l.n, l.hook, ranges)
+		ranges = nil
 	}
 	s.publishLosses()
 }
@@ -77,14 +82,14 @@ func (s *Sensor) publishLosses() {
 			s.log.Error("batches were dropped by the publisher", zap.String("subject", d.Subject), zap.String("reason", string(d.Reason)),
 				zap.Int("batches", d.Batches), zap.Int("events", d.Events), zap.Any("ranges", d.Ranges))
 			if dev, ok := devOfSubject(d.Subject); ok {
-				s.batch.loss(dev, uint64(d.Events), string(d.Reason))
+				s.batch.loss(dev, uint64(d.Events), string(d.Reason), nil)
 			} else {
-				s.batch.broadcastLoss(uint64(d.Events), string(d.Reason))
+				s.batch.broadcastLoss(uint64(d.Events), string(d.Reason), nil)
 			}
 		}
 		for _, c := range r.Corruptions {
 			s.log.Error("spool bytes could not be read back", zap.String("file", c.File), zap.Int64("bytes", c.Bytes), zap.String("reason", c.Reason))
-			s.batch.broadcastLoss(0, HookSpoolCorrupt)
+			s.batch.broadcastLoss(0, HookSpoolCorrupt, nil)
 		}
 	}
 }
@@ -101,7 +106,9 @@ func devOfSubject(subject string) (uint64, bool) {
 
 // saveCheckpoint records where the sensor stands in the kernel's record stream.
 func (s *Sensor) saveCheckpoint() {
-	cp := checkpoint{BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), KernelSeq: s.kseq.Load(), Counters: s.kloss.counters()}
+	mark, since := s.cov.state(time.Now())
+	cp := checkpoint{BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Instance: s.cov.instance, KernelSeq: mark,
+		Since: since, Counters: s.kloss.counters()}
 	if err := cp.save(s.cfg.StateDir); err != nil {
 		s.log.Warn("saving the kernel checkpoint", zap.Error(err))
 	}

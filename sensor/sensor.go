@@ -48,23 +48,25 @@ type Deps struct {
 
 // Sensor is a running node agent. Create with New, then Run.
 type Sensor struct {
-	cfg    Config
-	log    *zap.Logger
-	probes Probes
-	kernel Kernel
-	conn   *nats.Conn
-	reg    *prometheus.Registry
-	m      *metrics
-	clock  BootClock
-	seqs   *seqstore.Store
-	pub    Publisher
-	owned  *publish.Publisher // the publisher the sensor created and closes
-	pubCtx context.Context
-	pubEnd context.CancelFunc
-	batch  *batcher
-	kloss  *kernelLoss
-	gaps   *gapTracker // the drain goroutine's, then shutdown's
-	cp     checkpoint
+	cfg     Config
+	log     *zap.Logger
+	probes  Probes
+	kernel  Kernel
+	conn    *nats.Conn
+	reg     *prometheus.Registry
+	m       *metrics
+	clock   BootClock
+	seqs    *seqstore.Store
+	pub     Publisher
+	owned   *publish.Publisher // the publisher the sensor created and closes
+	pubCtx  context.Context
+	pubEnd  context.CancelFunc
+	batch   *batcher
+	kloss   *kernelLoss
+	gaps    *gapTracker // the drain goroutine's, then shutdown's
+	cp      checkpoint
+	cov     *coverage     // which kernel records are delivered or reported, durably
+	restart *restartCheck // after a restart with pinned probes, until the previous run's losses are known
 
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
@@ -139,14 +141,36 @@ func (s *Sensor) open() error {
 	}
 	s.kloss = newKernelLoss(s.cp.Counters, fullGrace)
 	s.gaps = newGapTracker(gapWindow, gapGrace)
+	s.resume()
 	s.pubCtx, s.pubEnd = context.WithCancel(context.Background())
 	if s.pub == nil {
 		if err := s.newPublisher(); err != nil {
 			return err
 		}
 	}
-	s.batch = newBatcher(s.pubCtx, s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.m, s.log)
+	s.batch = newBatcher(s.pubCtx, s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.cov, s.m, s.log)
 	return nil
+}
+
+// resume sets up the kernel record accounting. Probes of the checkpoint's instance kept recording while
+// the sensor was down (pinned): the accounting continues from the checkpoint, and a restart check
+// settles what the previous run delivered after it. Their counters then count from their current values:
+// a rise since the checkpoint may have been reported by the previous run, and the holes it left are
+// counted exactly anyway.
+func (s *Sensor) resume() {
+	inst := s.kernel.Instance()
+	s.cov = newCoverage(inst, 0)
+	if inst == 0 || s.cp.Instance != inst {
+		return
+	}
+	s.cov.mark = s.cp.KernelSeq
+	s.gaps.start(s.cp.KernelSeq + 1)
+	s.restart = &restartCheck{from: s.cp.KernelSeq + 1, since: s.cp.Since}
+	if c, err := s.kernel.Counters(); err == nil {
+		s.kloss = newKernelLoss(c, fullGrace)
+	}
+	s.log.Info("continuing pinned probes: counting what the previous run read and did not deliver",
+		zap.Uint64("instance", inst), zap.Uint64("checkpoint", s.cp.KernelSeq), zap.Time("since", s.cp.Since))
 }
 
 func (s *Sensor) newPublisher() error {
@@ -156,6 +180,8 @@ func (s *Sensor) newPublisher() error {
 		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
 		SpoolBytes:  int64(s.cfg.Spool.MaxBytes),
 		OnLoss:      s.onPublishLoss,
+		OnAcked:     func(m publish.Msg) { s.cov.acked(m.MsgID) },
+		OnRecovered: s.onRecovered,
 		Logger:      s.log.Named("publish"),
 		Registerer:  s.reg,
 	})
@@ -198,6 +224,7 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 		s.closeState()
 		return err
 	}
+	s.saveCheckpoint() // the probes' instance, before any record: a run killed at once is still continued
 	var stop atomic.Bool
 	drained := make(chan error, 1)
 	go func() { drained <- s.drain(&stop) }()
@@ -205,6 +232,9 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	wg.Go(func() { s.pollLoop(pollCtx) })
 	wg.Go(func() { s.rescanLoop(pollCtx) })
+	if s.restart != nil {
+		wg.Go(func() { s.checkRestart(pollCtx) })
+	}
 	unsub := s.control()
 	defer func() {
 		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))
@@ -256,9 +286,7 @@ func (s *Sensor) shutdown(stop *atomic.Bool, drained chan error, unsub func(), p
 	drainErr := <-drained
 	pollStop()
 	wg.Wait()
-	if lost := s.flushGaps(); lost > 0 {
-		s.kloss.addHoles(lost, false)
-	}
+	s.flushGaps()
 	s.poll(time.Now())
 	s.batch.stop()
 	s.batch.flush()

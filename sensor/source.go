@@ -28,6 +28,9 @@ type Kernel interface {
 	RemovePrefix(prefix string) error
 	Counters() (bpf.Counters, error)
 	Set() bpf.ProbeSet
+	// Instance names the probes' record sequence within the boot (0: unknown); pinned probes that an
+	// earlier run loaded keep theirs.
+	Instance() uint64
 }
 
 // Probes is both halves, as *bpf.Probes provides them.

@@ -133,19 +133,24 @@ func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.PinPath != "" {
-		log.Warn("probes.pin_path is not supported by this build's probes yet; the kernel stops recording while the sensor is down",
-			zap.String("pin_path", c.PinPath))
-	}
 	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns,
-		WakeupBytes: uint32(c.WakeupBytes)})
+		WakeupBytes: uint32(c.WakeupBytes), PinPath: c.PinPath})
 	if errors.Is(err, bpf.ErrUnavailable) {
 		return nil, fmt.Errorf("loading the %s probes: %w (probes.set chooses another set)", c.Set, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading the %s probes: %w", c.Set, err)
 	}
-	log.Info("probes attached", zap.String("set", string(p.Set())), zap.String("why", p.Why()))
+	switch {
+	case p.Reused():
+		log.Info("probes continued: pinned by an earlier run, they recorded while no sensor ran", zap.String("set", string(p.Set())),
+			zap.String("pin_path", c.PinPath))
+	case p.Pinned():
+		log.Info("probes attached and pinned: they keep recording when the sensor stops (remove the pin path to detach them)",
+			zap.String("set", string(p.Set())), zap.String("why", p.Why()), zap.String("pin_path", c.PinPath))
+	default:
+		log.Info("probes attached", zap.String("set", string(p.Set())), zap.String("why", p.Why()))
+	}
 	return p, nil
 }
 

@@ -1,0 +1,29 @@
+package vm
+
+import (
+	"testing"
+	"time"
+)
+
+const sensorPackage = "github.com/factstream/factstream/sensor"
+
+// TestSensorKill runs the sensor package's kill test inside each configured kernel under the LSM set:
+// a sensor with pinned probes is killed with SIGKILL while files change, the kernel records on with no
+// sensor, and a second sensor continues the same probes; every kernel record must then be in FACT_RAW
+// exactly once, delivered or counted by a loss event. (The tracepoint half runs on the host.)
+func TestSensorKill(t *testing.T) {
+	requireVM(t)
+	bin := BuildTestBinary(t, sensorPackage)
+	for _, series := range Series() {
+		t.Run(series+"/lsm", func(t *testing.T) {
+			t.Parallel()
+			k := ensureKernel(t, series)
+			Run(t, k, Options{
+				Binary:  bin,
+				Args:    []string{"-test.v", "-test.count=1", "-test.run=^TestKillPinnedProbes$", "-test.timeout=10m"},
+				Env:     []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=lsm"},
+				Timeout: 10 * time.Minute,
+			})
+		})
+	}
+}
