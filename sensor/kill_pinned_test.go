@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -22,8 +23,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// childPinEnv names the bpffs directory TestPinnedSensorChild pins its probes in.
-const childPinEnv = "FACTSTREAM_TEST_PIN_PATH"
+// The environment of TestPinnedSensorChild: the bpffs directory it pins its probes in, and their ring size.
+const (
+	childPinEnv  = "FACTSTREAM_TEST_PIN_PATH"
+	childRingEnv = "FACTSTREAM_TEST_RING_SIZE"
+)
 
 // TestPinnedSensorChild is the sensor process of TestKillPinnedProbes; it does nothing in a normal run.
 // It loads real probes pinned in $FACTSTREAM_TEST_PIN_PATH (continuing them when an earlier child
@@ -41,16 +45,20 @@ func TestPinnedSensorChild(t *testing.T) {
 	}
 	cfg := testConfig(t, os.Getenv(childRootEnv)+"/**")
 	cfg.StateDir = os.Getenv(childStateEnv)
-	cfg.Probes.WakeupBytes = DefaultWakeupBytes
+	ring, err := strconv.ParseUint(os.Getenv(childRingEnv), 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Probes.RingSize, cfg.Probes.WakeupBytes = ByteSize(ring), ByteSize(min(ring/4, DefaultWakeupBytes))
 	// Long batches: the kill always finds records read from the kernel and not yet delivered.
-	cfg.Batch.MaxEvents, cfg.Batch.MaxDelay = 1<<16, 150*time.Millisecond
+	cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.MaxDelay = 1<<16, 4<<20, time.Second
 	probes, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(os.Getenv("FACTSTREAM_PROBE_SET")), PinPath: os.Getenv(childPinEnv),
-		RingSize: 32 << 20, WakeupBytes: uint32(cfg.Probes.WakeupBytes), HostMountNS: uint32(st.Ino)})
+		RingSize: uint32(ring), WakeupBytes: uint32(cfg.Probes.WakeupBytes), HostMountNS: uint32(st.Ino)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer probes.Close()
-	log, _ := zap.NewDevelopment()
+	log, _ := zap.NewDevelopment(zap.AddStacktrace(zap.ErrorLevel))
 	s, err := New(cfg, Deps{Probes: probes, Conn: tcpConn(t, os.Getenv(childNATSEnv)), Registry: prometheus.NewRegistry(),
 		Logger: log.Named(fmt.Sprintf("child(reused=%v)", probes.Reused()))})
 	if err != nil {
@@ -110,21 +118,29 @@ func (l *fileLoad) halt() uint64 {
 // accounted for exactly once in FACT_RAW: delivered as an event, or counted by a loss event. The counts
 // come from the events themselves: delivered kernel events plus the loss events' counts equal the
 // highest kernel sequence accounted for, and the batches' kernel sequence headers never name a record
-// twice. Sensor sequences are never reused.
+// twice. Sensor sequences are never reused. It runs with a ring buffer that holds what the kernel
+// records while no sensor runs, and with one too small for it, whose losses are then reported by hook.
 func TestKillPinnedProbes(t *testing.T) {
 	if testing.Short() && os.Getenv("FACTSTREAM_REQUIRE_LSM") == "" {
 		t.Skip("starts processes")
 	}
+	t.Run("ring holds the downtime", func(t *testing.T) { killPinned(t, 32<<20, false) })
+	t.Run("ring overflows", func(t *testing.T) { killPinned(t, 64<<10, true) })
+}
+
+// killPinned runs TestKillPinnedProbes with a ring of ringSize bytes; overflow says it must fill up while
+// no sensor runs.
+func killPinned(t *testing.T, ringSize int, overflow bool) {
 	pins := bpffstest.Mount(t)
 	srv := natsservertest.RunServer(t)
 	nc := tcpConn(t, srv.ClientURL())
 	state, root := t.TempDir(), t.TempDir()
-	env := []string{childPinEnv + "=" + filepath.Join(pins, "factstream")}
+	env := []string{childPinEnv + "=" + filepath.Join(pins, "factstream"), childRingEnv + "=" + strconv.Itoa(ringSize)}
 	stored := storedCount(t, nc)
 
 	c1 := startChildRun(t, "TestPinnedSensorChild", env, srv.ClientURL(), state, root, 1)
 	load := startFileLoad(t, root)
-	waitFor(t, time.Minute, "the first run to publish", func() bool { return stored() >= 10 })
+	waitFor(t, time.Minute, "the first run to publish", func() bool { return stored() >= 3 })
 	time.Sleep(2 * pollInterval) // past a checkpoint or two
 	if err := c1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -137,7 +153,7 @@ func TestKillPinnedProbes(t *testing.T) {
 	c2 := startChildRun(t, "TestPinnedSensorChild", env, srv.ClientURL(), state, root, 2)
 	first2, _ := c2.value("ready")
 	at := stored()
-	waitFor(t, time.Minute, "the second run to publish", func() bool { return stored() >= at+10 })
+	waitFor(t, time.Minute, "the second run to publish", func() bool { return stored() >= at+3 })
 	time.Sleep(restartRetry) // the second run's restart check reads FACT_RAW back
 	ops := load.halt()
 	time.Sleep(500 * time.Millisecond)
@@ -163,6 +179,9 @@ func TestKillPinnedProbes(t *testing.T) {
 	}
 	if a.lostBy[HookRestart] == 0 {
 		t.Errorf("no loss event for the records the killed run read and did not deliver")
+	}
+	if ringFull := a.lost - a.lostBy[HookRestart] - a.lostBy[HookRingSequence]; overflow && ringFull == 0 {
+		t.Errorf("the ring buffer overflowed while no sensor ran, and no loss names the hooks that lost records: %v", a.lostBy)
 	}
 	if a.reusedSensorSeqs != 0 {
 		t.Errorf("%d sensor sequences stored twice", a.reusedSensorSeqs)

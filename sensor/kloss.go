@@ -90,9 +90,14 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas
 	var out []lossCount
 	take := func(pool *uint64, hook string) {
 		if m := min(*pool, k.holes); m > 0 {
+			// A counter explains the holes of this run first: those across a restart are most
+			// likely records the previous run read and did not deliver.
+			other := k.holes - k.restart
 			*pool -= m
 			k.holes -= m
-			k.restart -= min(k.restart, m)
+			if m > other {
+				k.restart -= m - other
+			}
 			if hook != "" {
 				out = append(out, lossCount{hook, m})
 			}

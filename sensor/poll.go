@@ -31,12 +31,13 @@ func (s *Sensor) pollLoop(ctx context.Context) {
 			}
 		}
 		s.poll(time.Now())
-		s.saveCheckpoint()
 	}
 }
 
-// poll reads the counters and publishes the losses they and the sequence holes show, and those the
-// publisher reported.
+// poll reads the counters, saves the checkpoint with them, and publishes the losses they and the sequence
+// holes show, and those the publisher reported. The checkpoint comes first: a counter rise it holds is
+// then never reported twice (a run killed before the loss event is stored leaves the hole uncovered,
+// and the next run counts it).
 func (s *Sensor) poll(now time.Time) {
 	c, err := s.kernel.Counters()
 	if err != nil {
@@ -47,6 +48,7 @@ func (s *Sensor) poll(now time.Time) {
 		s.m.kernelCounters.update(c)
 	}
 	losses, ranges := s.kloss.poll(c, now)
+	s.saveCheckpoint()
 	if len(losses) == 0 {
 		s.cov.settle(ranges, now) // reported before their holes showed
 	}

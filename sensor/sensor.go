@@ -154,9 +154,8 @@ func (s *Sensor) open() error {
 
 // resume sets up the kernel record accounting. Probes of the checkpoint's instance kept recording while
 // the sensor was down (pinned): the accounting continues from the checkpoint, and a restart check
-// settles what the previous run delivered after it. Their counters then count from their current values:
-// a rise since the checkpoint may have been reported by the previous run, and the holes it left are
-// counted exactly anyway.
+// settles what the previous run delivered after it. Counter rises since the checkpoint (the ring buffer
+// full while nobody read it) explain the holes that show.
 func (s *Sensor) resume() {
 	inst := s.kernel.Instance()
 	s.cov = newCoverage(inst, 0)
@@ -166,9 +165,6 @@ func (s *Sensor) resume() {
 	s.cov.mark = s.cp.KernelSeq
 	s.gaps.start(s.cp.KernelSeq + 1)
 	s.restart = &restartCheck{from: s.cp.KernelSeq + 1, since: s.cp.Since}
-	if c, err := s.kernel.Counters(); err == nil {
-		s.kloss = newKernelLoss(c, fullGrace)
-	}
 	s.log.Info("continuing pinned probes: counting what the previous run read and did not deliver",
 		zap.Uint64("instance", inst), zap.Uint64("checkpoint", s.cp.KernelSeq), zap.Time("since", s.cp.Since))
 }
@@ -290,13 +286,13 @@ func (s *Sensor) shutdown(stop *atomic.Bool, drained chan error, unsub func(), p
 	s.poll(time.Now())
 	s.batch.stop()
 	s.batch.flush()
-	s.saveCheckpoint()
 	var errs []error
 	if s.owned != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		errs = append(errs, s.owned.Close(ctx))
 		cancel()
 	}
+	s.saveCheckpoint() // after the last acknowledgements
 	s.pubEnd()
 	errs = append(errs, s.seqs.Close())
 	if drainErr != nil {
