@@ -178,7 +178,9 @@ func killPinned(t *testing.T, ringSize int, overflow bool) {
 			a.delivered, a.lost, a.delivered+a.lost, a.max)
 	}
 	if a.lostBy[HookRestart] == 0 {
-		t.Errorf("no loss event for the records the killed run read and did not deliver")
+		// Not wrong (the kill came when everything read was stored; the sum above still holds), but
+		// then this run did not exercise the count of what a killed run loses.
+		t.Logf("the killed run had delivered everything it read")
 	}
 	if ringFull := a.lost - a.lostBy[HookRestart] - a.lostBy[HookRingSequence]; overflow && ringFull == 0 {
 		t.Errorf("the ring buffer overflowed while no sensor ran, and no loss names the hooks that lost records: %v", a.lostBy)
