@@ -18,19 +18,12 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetching busybox for the guest: %v", err)
 	}
-	bin := BuildTestBinary(t, cliPackage)
-	for _, series := range Series() {
-		t.Run(series+"/lsm", func(t *testing.T) {
-			t.Parallel()
-			k := ensureKernel(t, series)
-			Run(t, k, Options{
-				Binary:    bin,
-				Args:      []string{"-test.v", "-test.count=1", "-test.run=^TestUpEndToEnd$", "-test.timeout=15m"},
-				Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", "FACTSTREAM_E2E_TIME_SCALE=8"},
-				Files:     map[string]string{GuestBusybox: busybox},
-				MemoryMiB: 2048,
-				Timeout:   15 * time.Minute,
-			})
-		})
-	}
+	runInEachKernel(t, "lsm", Options{
+		Binary:    BuildTestBinary(t, cliPackage),
+		Args:      []string{"-test.v", "-test.count=1", "-test.run=^TestUpEndToEnd$", "-test.timeout=15m"},
+		Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", "FACTSTREAM_E2E_TIME_SCALE=8"},
+		Files:     map[string]string{GuestBusybox: busybox},
+		MemoryMiB: 2048,
+		Timeout:   15 * time.Minute,
+	})
 }

@@ -21,25 +21,29 @@ func TestLSM(t *testing.T) {
 		t.Skipf("%s has no test files yet; nothing to run in the VM", probesPackage)
 	}
 	bin := BuildTestBinary(t, probesPackage)
+	for _, set := range probeSets() {
+		runInEachKernel(t, set, Options{
+			Binary: bin,
+			Args:   append([]string{"-test.v", "-test.count=1", "-test.short"}, runFilter()...),
+			Env:    []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=" + set},
+		})
+	}
+}
+
+// runInEachKernel runs opts in a VM of each configured kernel, as parallel subtests <series>/<label>.
+func runInEachKernel(t *testing.T, label string, opts Options) {
 	for _, series := range Series() {
-		for _, set := range probeSets(series) {
-			t.Run(series+"/"+set, func(t *testing.T) {
-				t.Parallel()
-				k := ensureKernel(t, series)
-				Run(t, k, Options{
-					Binary: bin,
-					Args:   append([]string{"-test.v", "-test.count=1", "-test.short"}, runFilter()...),
-					Env:    []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=" + set},
-				})
-			})
-		}
+		t.Run(series+"/"+label, func(t *testing.T) {
+			t.Parallel()
+			Run(t, ensureKernel(t, series), opts)
+		})
 	}
 }
 
 // probeSets are the probe sets the bpf tests run under in a kernel: FACTSTREAM_VM_SETS, by default both.
 // (The tracepoint set once seemed to soft-lock 6.1 and crashed 6.12 with "Oops: int3": both were QEMU's
 // TCG running stale code on a second vCPU while the kernel patched itself; guests have one vCPU now.)
-func probeSets(string) []string {
+func probeSets() []string {
 	if s := os.Getenv("FACTSTREAM_VM_SETS"); s != "" {
 		return strings.Split(s, ",")
 	}

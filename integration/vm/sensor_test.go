@@ -13,17 +13,10 @@ const sensorPackage = "github.com/factstream/factstream/sensor"
 // exactly once, delivered or counted by a loss event. (The tracepoint half runs on the host.)
 func TestSensorKill(t *testing.T) {
 	requireVM(t)
-	bin := BuildTestBinary(t, sensorPackage)
-	for _, series := range Series() {
-		t.Run(series+"/lsm", func(t *testing.T) {
-			t.Parallel()
-			k := ensureKernel(t, series)
-			Run(t, k, Options{
-				Binary:  bin,
-				Args:    []string{"-test.v", "-test.count=1", "-test.run=^TestKillPinnedProbes$", "-test.timeout=10m"},
-				Env:     []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=lsm"},
-				Timeout: 10 * time.Minute,
-			})
-		})
-	}
+	runInEachKernel(t, "lsm", Options{
+		Binary:  BuildTestBinary(t, sensorPackage),
+		Args:    []string{"-test.v", "-test.count=1", "-test.run=^TestKillPinnedProbes$", "-test.timeout=10m"},
+		Env:     []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=lsm"},
+		Timeout: 10 * time.Minute,
+	})
 }
