@@ -46,8 +46,9 @@ func (c *coverage) handed(id string, ranges []schemas.SeqRange, opened time.Time
 	c.flights[id] = flight{ranges: ranges, opened: opened}
 }
 
-// acked accounts for the batch id, acknowledged by JetStream. Ids not handed in this run (batches
-// recovered from the spool) are ignored: the restart check counts them.
+// acked accounts for the batch id, acknowledged by JetStream or dropped by the publisher (which reports
+// its events lost). Ids not handed in this run (batches recovered from the spool) are ignored: the
+// restart check counts them.
 func (c *coverage) acked(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

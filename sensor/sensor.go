@@ -176,7 +176,7 @@ func (s *Sensor) newPublisher() error {
 		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
 		SpoolBytes:  int64(s.cfg.Spool.MaxBytes),
 		OnLoss:      s.onPublishLoss,
-		OnAcked:     func(m publish.Msg) { s.cov.acked(m.MsgID) },
+		OnDone:      func(m publish.Msg) { s.cov.acked(m.MsgID) },
 		OnRecovered: s.onRecovered,
 		Logger:      s.log.Named("publish"),
 		Registerer:  s.reg,

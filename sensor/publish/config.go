@@ -51,9 +51,11 @@ type Config struct {
 	// report per second) or after the next start if the publisher closed first. It runs on the
 	// publisher's goroutine: it may call Publish, not block. When nil, reports are logged at Error level.
 	OnLoss func(LossReport)
-	// OnAcked is called with each batch JetStream acknowledged (stored, or a duplicate of one stored),
-	// on the publisher's goroutine; it must not block.
-	OnAcked func(Msg)
+	// OnDone is called with each batch the publisher is done with: acknowledged by JetStream (stored, or
+	// a duplicate of one stored), or dropped and so counted in a LossReport. It may run on the
+	// publisher's goroutine or in Publish, with the publisher's lock held: it must not block or call the
+	// publisher.
+	OnDone func(Msg)
 	// OnRecovered is called by New with each batch found in the spool left by an earlier run, before
 	// anything is published: what that run had made durable besides what JetStream acknowledged.
 	OnRecovered func(Msg)

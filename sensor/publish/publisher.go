@@ -180,6 +180,9 @@ func (p *Publisher) dropLocked(m *Msg, reason DropReason, cause error) {
 	p.hasLoss.Store(true)
 	p.m.droppedEvents.WithLabelValues(string(reason)).Add(float64(m.Events))
 	p.m.droppedBatches.WithLabelValues(string(reason)).Inc()
+	if p.cfg.OnDone != nil {
+		p.cfg.OnDone(*m)
+	}
 	if ok, held := p.warn.allow("drop-" + string(reason)); ok {
 		p.log.Warn("dropping batches; they will be in a loss report", zap.String("reason", string(reason)),
 			zap.String("subject", m.Subject), zap.Int("events", m.Events), zap.Uint64("first_seq", m.FirstSeq),

@@ -164,7 +164,7 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 				recovered.Add(1)
 			}
 		},
-		OnAcked: func(publish.Msg) { acked.Add(1) },
+		OnDone: func(publish.Msg) { acked.Add(1) },
 	})
 	if recovered.Load() != first {
 		t.Errorf("OnRecovered saw %d spooled batches with their header, want %d", recovered.Load(), first)
@@ -179,7 +179,7 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 		t.Errorf("batches_total %v, want %d", got, first+second)
 	}
 	if acked.Load() != first+second {
-		t.Errorf("OnAcked saw %d batches, want %d", acked.Load(), first+second)
+		t.Errorf("OnDone saw %d batches, want %d", acked.Load(), first+second)
 	}
 	if !assertExactlyOnce(t, readStream(t, jsFor(t, nc)), indexes(0, first+second)) {
 		t.Error("spooled batches did not come first, in order")

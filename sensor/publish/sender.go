@@ -179,8 +179,8 @@ func (s *sender) acked(it *item, ack *jetstream.PubAck) {
 		m.duplicates.Inc()
 	}
 	s.release(it)
-	if s.p.cfg.OnAcked != nil {
-		s.p.cfg.OnAcked(it.msg)
+	if s.p.cfg.OnDone != nil {
+		s.p.cfg.OnDone(it.msg)
 	}
 }
 
