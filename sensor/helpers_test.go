@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -104,6 +105,13 @@ func (f *fakeProbes) prefixList() map[string]bool {
 		out[k] = v
 	}
 	return out
+}
+
+// Prefixes lists the prefixes, as pinned probes continued from an earlier run do.
+func (f *fakeProbes) Prefixes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.prefixes))
 }
 
 func (f *fakeProbes) RemovePrefix(p string) error {

@@ -40,6 +40,7 @@ func (s *Sensor) kindOnDisk(host string) glob.Kind {
 
 // applyPrefixes makes the kernel's path prefixes those set needs (glob.Set.Plan). Callers hold scanMu.
 func (s *Sensor) applyPrefixes(set *glob.Set) {
+	s.dropStalePrefixes(set)
 	want := set.Plan(s.kindOnDisk)
 	for _, p := range s.prefixes {
 		if !slices.Contains(want, p) {
@@ -65,6 +66,30 @@ func (s *Sensor) applyPrefixes(set *glob.Set) {
 		}
 	}
 	s.missing.Store(&watch)
+}
+
+// dropStalePrefixes removes the kernel prefixes that probes continued from an earlier run (pinned) still
+// match and set does not want: the paths that run monitored and this one does not. Probes that cannot
+// list their prefixes (tests' fakes) have none from before.
+func (s *Sensor) dropStalePrefixes(set *glob.Set) {
+	lister, ok := s.kernel.(interface{ Prefixes() []string })
+	if !ok {
+		return
+	}
+	want := map[string]bool{}
+	for _, p := range set.Plan(s.kindOnDisk) {
+		want[filepath.Clean(s.kernelPrefix(p))] = true
+	}
+	for _, p := range lister.Prefixes() {
+		if want[p] {
+			continue
+		}
+		if err := s.kernel.RemovePrefix(p); err != nil {
+			s.log.Warn("removing a path prefix an earlier run left in the pinned probes", zap.String("prefix", p), zap.Error(err))
+			continue
+		}
+		s.log.Info("removed a path prefix an earlier run left in the pinned probes", zap.String("prefix", p))
+	}
 }
 
 // checkAppeared is called by the drain loop for a directory created and matched by path: when it is at

@@ -170,3 +170,19 @@ func TestKernelLossAcrossRestart(t *testing.T) {
 		t.Fatalf("reported again: %v", losses)
 	}
 }
+
+// TestStalePrefixesDropped: path prefixes that continued probes kept from an earlier run with other paths
+// are removed; those this run wants stay.
+func TestStalePrefixesDropped(t *testing.T) {
+	root := t.TempDir()
+	probes := newFakeProbes()
+	probes.prefixes["/old/place"] = true
+	r := startSensor(t, testConfig(t, root+"/later/**"), Deps{Probes: probes, Publisher: &capture{}}) // a missing base: matched by path
+	got := r.probes.prefixList()
+	if got["/old/place"] {
+		t.Fatalf("the earlier run's prefix is still matched: %v", got)
+	}
+	if !got[root+"/later"] {
+		t.Fatalf("prefixes %v, want %s/later", got, root)
+	}
+}
