@@ -174,6 +174,9 @@ func loadSet(set ProbeSet, opts Options) (*Probes, error) {
 	preparePinned(spec, pins)
 	if err := p.open(spec, opts); err != nil {
 		p.Close()
+		if pins.dir != "" && !pins.reuse {
+			_ = os.RemoveAll(pins.dir) // nothing half-loaded stays attached
+		}
 		return nil, err
 	}
 	return p, nil
