@@ -354,11 +354,18 @@ func (b *batcher) loss(dev, lost uint64, hook string, kseqs []schemas.SeqRange) 
 // broadcastLoss reports lost records whose filesystem is unknown (a kernel record lost before it was
 // read) on every filesystem the sensor has published on, and on dev 0: each subject's consumer learns
 // that its view may miss something. The counts are the same on each subject; they are not to be summed.
-// The loss event on dev 0 carries kseqs, the kernel records reported, in its batch's header.
+// The loss event on dev 0 carries kseqs, the kernel records reported, in its batch's header. When they
+// are too many for one header, loss events of count 0 on dev 0 come first, each carrying a part: they
+// count nothing, the last one counts them all.
 func (b *batcher) broadcastLoss(lost uint64, hook string, kseqs []schemas.SeqRange) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.m.lostRecords.WithLabelValues(hook).Add(float64(lost))
+	const part = schemas.MaxKernelRanges / 2 // with what the batch holds, under MaxKernelRanges
+	for len(kseqs) > part {
+		b.lossLocked(0, 0, hook, kseqs[:part])
+		kseqs = kseqs[part:]
+	}
 	b.pendingFor(0)
 	for _, dev := range b.devsLocked() {
 		var k []schemas.SeqRange

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +201,33 @@ func TestArrayHeader(t *testing.T) {
 		if bs := pub.batches(t); len(bs) != 1 || len(bs[0].Events) != n {
 			t.Errorf("a batch of %d did not round-trip", n)
 		}
+	}
+}
+
+// TestBroadcastLossManyHoles: holes too many for one header are spread over several batches, each header
+// within MaxKernelRanges, all of them named once, and the count is reported once.
+func TestBroadcastLossManyHoles(t *testing.T) {
+	pub := &capture{}
+	b := testBatcher(t, BatchConfig{MaxEvents: 1 << 16, MaxBytes: 1 << 20, MaxDelay: time.Hour}, pub)
+	var holes []schemas.SeqRange
+	for i := range uint64(2500) {
+		holes = append(holes, schemas.SeqRange{Lo: 10 * i, Hi: 10*i + 2})
+	}
+	b.broadcastLoss(7500, HookRingSequence, holes)
+	b.flush()
+	var named []schemas.SeqRange
+	var lost uint64
+	for _, m := range pub.msgs {
+		k, err := schemas.ParseKernelSeqs(m.Header.Get(schemas.KernelSeqsHeader))
+		if err != nil {
+			t.Fatalf("batch %s: %v", m.MsgID, err)
+		}
+		named = append(named, k.Ranges...)
+	}
+	for _, ev := range pub.events(t) {
+		lost += ev.Lost
+	}
+	if !reflect.DeepEqual(named, holes) || lost != 7500 {
+		t.Fatalf("%d ranges named (want %d), %d lost (want 7500)", len(named), len(holes), lost)
 	}
 }
