@@ -147,9 +147,11 @@ func (s *sender) await(ctx context.Context, tick <-chan time.Time) {
 	case ack := <-f.ok:
 		s.pop()
 		s.acked(f.it, ack)
+		s.windowDone()
 	case err := <-f.errc:
 		s.pop()
 		s.failed(f.it, err, true)
+		s.windowDone()
 	case <-wake:
 	case <-tick:
 		s.tick()
@@ -161,10 +163,16 @@ func (s *sender) await(ctx context.Context, tick <-chan time.Time) {
 func (s *sender) pop() {
 	s.inflight[0] = nil
 	s.inflight = s.inflight[1:]
+	s.p.m.pending.Set(float64(len(s.inflight)))
+}
+
+// windowDone starts a new window once nothing is in flight: its failures go to the front of retry again.
+// It runs after the last flight's outcome is handled, so that a failure of that flight still goes after
+// the earlier ones of its window (and before a refused send, which is newer).
+func (s *sender) windowDone() {
 	if len(s.inflight) == 0 {
 		s.failedAt = 0
 	}
-	s.p.m.pending.Set(float64(len(s.inflight)))
 }
 
 func (s *sender) acked(it *item, ack *jetstream.PubAck) {
