@@ -203,6 +203,10 @@ func (s *Sensor) readBack(ctx context.Context) error {
 		FilterSubjects: []string{schemas.RawPrefix + ".*." + s.cfg.Host + ".*"},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &start, HeadersOnly: true,
 	})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s.log.Warn("FACT_RAW does not exist: nothing the previous run published is stored")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("reading FACT_RAW back: %w", err)
 	}
