@@ -42,7 +42,8 @@ type pinning struct {
 // planPins picks the pin directory of set and tells whether what is pinned there can be reused. Pins of
 // the same set with another fingerprint are removed: their programs do not match this build or these
 // options.
-func planPins(spec *ebpf.CollectionSpec, set ProbeSet, opts Options, object []byte) (pinning, error) {
+// points are the programs to attach (attachPoints).
+func planPins(points map[string]string, set ProbeSet, opts Options, object []byte) (pinning, error) {
 	if opts.PinPath == "" {
 		return pinning{}, nil
 	}
@@ -55,7 +56,7 @@ func planPins(spec *ebpf.CollectionSpec, set ProbeSet, opts Options, object []by
 			return pinning{}, fmt.Errorf("%w (mounting one on %s: %v)", err, defaultBPFFS, mountErr)
 		}
 	}
-	dir := filepath.Join(opts.PinPath, string(set)+"-"+fingerprint(spec, opts, object))
+	dir := filepath.Join(opts.PinPath, string(set)+"-"+fingerprint(points, opts, object))
 	stale, err := filepath.Glob(filepath.Join(opts.PinPath, string(set)+"-*"))
 	if err != nil {
 		return pinning{}, fmt.Errorf("list pinned probes in %s: %w", opts.PinPath, err)
@@ -69,7 +70,7 @@ func planPins(spec *ebpf.CollectionSpec, set ProbeSet, opts Options, object []by
 		}
 	}
 	reuse := true
-	for name := range attachPoints(spec) {
+	for name := range points {
 		if _, err := os.Stat(filepath.Join(dir, linkPrefix+name)); err != nil {
 			reuse = false
 			break
@@ -106,12 +107,12 @@ func checkBPFFS(dir string) error {
 }
 
 // fingerprint names what the programs were built from: the object and the options they were loaded with.
-func fingerprint(spec *ebpf.CollectionSpec, opts Options, object []byte) string {
+func fingerprint(points map[string]string, opts Options, object []byte) string {
 	h := sha256.New()
 	h.Write(object)
 	fmt.Fprintf(h, "ring=%d tracked=%d prefixes=%d mntns=%d wakeup=%d", opts.RingSize, opts.TrackedInodes,
 		opts.Prefixes, opts.HostMountNS, opts.WakeupBytes)
-	for _, name := range slices.Sorted(maps.Keys(attachPoints(spec))) {
+	for _, name := range slices.Sorted(maps.Keys(points)) {
 		fmt.Fprintf(h, " %s", name) // which optional hooks this kernel has
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]

@@ -165,12 +165,12 @@ func loadSet(set ProbeSet, opts Options) (*Probes, error) {
 	if err := configure(spec, set, opts); err != nil {
 		return nil, fmt.Errorf("load %s probes: %w", set, err)
 	}
-	pins, err := planPins(spec, set, opts, object)
+	points := attachPoints(spec)
+	pins, err := planPins(points, set, opts, object)
 	if err != nil {
 		return nil, fmt.Errorf("load %s probes: %w", set, err)
 	}
-	p := &Probes{set: set, prefixes: map[string]struct{}{}, pinDir: pins.dir, reused: pins.reuse}
-	p.attachTo = attachPoints(spec)
+	p := &Probes{set: set, prefixes: map[string]struct{}{}, pinDir: pins.dir, reused: pins.reuse, attachTo: points}
 	preparePinned(spec, pins)
 	if err := p.open(spec, opts); err != nil {
 		p.Close()

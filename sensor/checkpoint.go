@@ -21,7 +21,6 @@ const checkpointFile = "kernel.json"
 // since Since to count exactly what the crashed run read from the kernel but never delivered.
 type checkpoint struct {
 	BootID    string       `json:"boot_id"`
-	ProbeSet  string       `json:"probe_set"`
 	Instance  uint64       `json:"instance"`
 	KernelSeq uint64       `json:"kernel_seq"`
 	Since     time.Time    `json:"since"`

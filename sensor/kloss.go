@@ -49,10 +49,7 @@ func newKernelLoss(prev bpf.Counters, grace time.Duration) *kernelLoss {
 
 // addHoles records records missing from the sequence; restart says they were found across a restart.
 func (k *kernelLoss) addHoles(ranges []schemas.SeqRange, restart bool) {
-	var n uint64
-	for _, r := range ranges {
-		n += r.Len()
-	}
+	n := rangesLen(ranges)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.holes += n

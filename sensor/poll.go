@@ -109,8 +109,7 @@ func devOfSubject(subject string) (uint64, bool) {
 // saveCheckpoint records where the sensor stands in the kernel's record stream.
 func (s *Sensor) saveCheckpoint() {
 	mark, since := s.cov.state(time.Now())
-	cp := checkpoint{BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Instance: s.cov.instance, KernelSeq: mark,
-		Since: since, Counters: s.kloss.counters()}
+	cp := checkpoint{BootID: s.cfg.BootID, Instance: s.cov.instance, KernelSeq: mark, Since: since, Counters: s.kloss.counters()}
 	if err := cp.save(s.cfg.StateDir); err != nil {
 		s.log.Warn("saving the kernel checkpoint", zap.Error(err))
 	}

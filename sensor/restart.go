@@ -10,6 +10,7 @@ import (
 
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -59,9 +60,6 @@ func (r *restartCheck) cover(ranges []schemas.SeqRange) {
 
 // started records the first record this run read.
 func (r *restartCheck) started(seq uint64) {
-	if r == nil {
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.first = seq
@@ -83,14 +81,16 @@ func (r *restartCheck) filter(holes []schemas.SeqRange) (now, restart []schemas.
 	return r.splitLocked(subtractRanges(holes, r.covered))
 }
 
-// finish marks the check done and returns the held holes to report, as filter does.
-func (r *restartCheck) finish() (now, restart []schemas.SeqRange) {
+// finish marks the check done and returns what the previous run delivered, and the held holes to report
+// as filter does.
+func (r *restartCheck) finish() (covered, now, restart []schemas.SeqRange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.known = true
 	held := schemas.SortRanges(r.held)
 	r.held = nil
-	return r.splitLocked(subtractRanges(held, r.covered))
+	now, restart = r.splitLocked(subtractRanges(held, r.covered))
+	return r.covered, now, restart
 }
 
 // splitLocked splits holes at the first record this run read.
@@ -136,26 +136,23 @@ func subtractRanges(a, b []schemas.SeqRange) []schemas.SeqRange {
 }
 
 // onRecovered learns from a batch found in the spool what the previous run delivered.
-func (s *Sensor) onRecovered(m publish.Msg) {
-	if s.restart == nil {
-		return
-	}
-	if k, ok := s.kernelSeqsOf(m.Header.Get(schemas.KernelSeqsHeader)); ok {
-		s.restart.cover(k)
-	}
-}
+func (s *Sensor) onRecovered(m publish.Msg) { s.coverFrom(m.Header) }
 
-// kernelSeqsOf parses a Factstream-Kernel-Seqs value, keeping it only when it is of the running probes.
-func (s *Sensor) kernelSeqsOf(v string) ([]schemas.SeqRange, bool) {
-	if v == "" {
-		return nil, false
+// coverFrom adds to the restart check the kernel records a batch with header h delivered, when they are
+// of the running probes.
+func (s *Sensor) coverFrom(h nats.Header) {
+	v := h.Get(schemas.KernelSeqsHeader)
+	if s.restart == nil || v == "" {
+		return
 	}
 	k, err := schemas.ParseKernelSeqs(v)
 	if err != nil {
 		s.log.Warn("ignoring a batch's kernel sequence header", zap.Error(err))
-		return nil, false
+		return
 	}
-	return k.Ranges, k.Instance == s.cov.instance
+	if k.Instance == s.cov.instance {
+		s.restart.cover(k.Ranges)
+	}
 }
 
 // checkRestart reads FACT_RAW back until it succeeds (or ctx ends), then reports the held holes.
@@ -176,11 +173,8 @@ func (s *Sensor) checkRestart(ctx context.Context) {
 		case <-time.After(restartRetry):
 		}
 	}
-	s.restart.mu.Lock()
-	covered := s.restart.covered
-	s.restart.mu.Unlock()
+	covered, later, before := s.restart.finish()
 	s.cov.settle(covered, s.restart.since)
-	later, before := s.restart.finish()
 	s.reportHoles(later, before)
 	s.log.Info("restart check done: holes in the kernel sequence are reported from now on, less what the previous run delivered",
 		zap.Uint64("from", s.restart.from), zap.Int("delivered_ranges", len(covered)), zap.Uint64("lost_so_far", rangesLen(before)))
@@ -224,7 +218,7 @@ func (s *Sensor) readBack(ctx context.Context) error {
 		for m := range batch.Messages() {
 			got++
 			if strings.HasPrefix(m.Headers().Get(jetstream.MsgIDHeader), prefix) {
-				s.onRecovered(publish.Msg{Header: m.Headers()})
+				s.coverFrom(m.Headers())
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {

@@ -84,7 +84,10 @@ func TestRestartCheck(t *testing.T) {
 		t.Fatalf("reported %v %v before the check was done", now, before)
 	}
 	r.cover([]schemas.SeqRange{{Lo: 41, Hi: 41}})
-	later, before := r.finish()
+	covered, later, before := r.finish()
+	if want := []schemas.SeqRange{{Lo: 11, Hi: 20}, {Lo: 25, Hi: 30}, {Lo: 41, Hi: 41}}; !reflect.DeepEqual(covered, want) {
+		t.Fatalf("covered %v, want %v", covered, want)
+	}
 	if want := []schemas.SeqRange{{Lo: 21, Hi: 24}, {Lo: 31, Hi: 39}}; !reflect.DeepEqual(before, want) || later != nil {
 		t.Fatalf("held holes reported as %v before and %v later, want %v before", before, later, want)
 	}
@@ -105,7 +108,7 @@ func TestRestartCheck(t *testing.T) {
 func TestRestartWithPinnedProbes(t *testing.T) {
 	root := t.TempDir()
 	cfg := testConfig(t, root+"/**")
-	cp := checkpoint{BootID: cfg.BootID, ProbeSet: string(bpf.ProbeSetTracepoint), Instance: 7, KernelSeq: 100, Since: time.Now()}
+	cp := checkpoint{BootID: cfg.BootID, Instance: 7, KernelSeq: 100, Since: time.Now()}
 	if err := cp.save(cfg.StateDir); err != nil {
 		t.Fatal(err)
 	}

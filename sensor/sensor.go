@@ -158,11 +158,11 @@ func (s *Sensor) open() error {
 // full while nobody read it) explain the holes that show.
 func (s *Sensor) resume() {
 	inst := s.kernel.Instance()
-	s.cov = newCoverage(inst, 0)
 	if inst == 0 || s.cp.Instance != inst {
+		s.cov = newCoverage(inst, 0)
 		return
 	}
-	s.cov.mark = s.cp.KernelSeq
+	s.cov = newCoverage(inst, s.cp.KernelSeq)
 	s.gaps.start(s.cp.KernelSeq + 1)
 	s.restart = &restartCheck{from: s.cp.KernelSeq + 1, since: s.cp.Since}
 	s.log.Info("continuing pinned probes: counting what the previous run read and did not deliver",
