@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/factstream/factstream/schemas"
 )
@@ -107,26 +106,11 @@ func newHostView(cfg *viewConfig, host string, out sink, stats *viewStats) *host
 	return &hostView{cfg: cfg, host: host, idx: NewIndexes(), procs: NewProcTable(cfg.procLimits), out: out, stats: stats}
 }
 
-// parseRawSubject splits fact.raw.<partition>.<host>.<dev>.
-func parseRawSubject(s string) (part int, host string, dev uint64, ok bool) {
-	rest, ok := strings.CutPrefix(s, schemas.RawPrefix+".")
-	if !ok {
-		return 0, "", 0, false
-	}
-	t := strings.Split(rest, ".")
-	if len(t) != 3 {
-		return 0, "", 0, false
-	}
-	p, err1 := strconv.Atoi(t[0])
-	d, err2 := strconv.ParseUint(t[2], 10, 64)
-	return p, t[1], d, err1 == nil && err2 == nil
-}
-
 // receive reads one message of the host, in stream order, and releases what it can.
 func (v *hostView) receive(m rawMsg) {
 	v.received = m.seq
 	v.lastTS = max(v.lastTS, m.ts)
-	part, host, dev, ok := parseRawSubject(m.subject)
+	part, host, dev, ok := schemas.ParseRawSubject(m.subject)
 	mine := ok && host == v.host && dev != 0 && (part == v.cfg.partition || v.cfg.allDevs)
 	switch {
 	case !ok || host != v.host:
@@ -195,7 +179,7 @@ func (v *hostView) read(m rawMsg, dev uint64, mine bool) {
 }
 
 func (v *hostView) deadLetter(m rawMsg, reason string, mine bool) {
-	_, _, dev, _ := parseRawSubject(m.subject)
+	_, _, dev, _ := schemas.ParseRawSubject(m.subject)
 	if mine || dev == 0 {
 		v.enqueue(item{seq: m.seq, ts: m.ts, dead: &deadLetter{subject: m.subject, seq: m.seq, reason: reason, data: m.data}})
 	}

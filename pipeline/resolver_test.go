@@ -50,7 +50,7 @@ func toPub(sims ...*sensorSim) []pubMsg {
 			}
 			more = true
 			m := s.msgs[i]
-			_, host, dev, _ := parseRawSubject(m.subject)
+			_, host, dev, _ := schemas.ParseRawSubject(m.subject)
 			id := host + ":" + s.boot + ":m" + strconv.Itoa(i)
 			out = append(out, pubMsg{subject: schemas.IngestSubject(host, dev), id: id, data: m.data})
 		}

@@ -187,7 +187,7 @@ func (p *runner) discover(ctx context.Context) error {
 	}
 	var hosts []string
 	for subj := range info.State.Subjects {
-		if _, host, dev, ok := parseRawSubject(subj); ok && dev != 0 && p.feeds[host] == nil {
+		if _, host, dev, ok := schemas.ParseRawSubject(subj); ok && dev != 0 && p.feeds[host] == nil {
 			hosts = append(hosts, host)
 		}
 	}

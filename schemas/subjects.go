@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Stream, bucket and subject names shared by every component. A consumer in another language needs only
@@ -44,6 +45,19 @@ func RawTransform(n int) (src, dest string) {
 // RawPartitionFilter is the FACT_RAW subject filter that selects one partition.
 func RawPartitionFilter(partition int) string {
 	return RawPrefix + "." + strconv.Itoa(partition) + ".>"
+}
+
+// ParseRawSubject splits a FACT_RAW subject, fact.raw.<partition>.<host>.<dev>; ok is false for any
+// other subject.
+func ParseRawSubject(s string) (partition int, host string, dev uint64, ok bool) {
+	rest, ok := strings.CutPrefix(s, RawPrefix+".")
+	t := strings.Split(rest, ".")
+	if !ok || len(t) != 3 {
+		return 0, "", 0, false
+	}
+	p, err1 := strconv.Atoi(t[0])
+	d, err2 := strconv.ParseUint(t[2], 10, 64)
+	return p, t[1], d, err1 == nil && err2 == nil
 }
 
 // ActivitySubject is the subject of enriched events of one type from one host.

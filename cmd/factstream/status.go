@@ -215,7 +215,7 @@ func rawLayout(ctx context.Context, raw jetstream.Stream) (layout, error) {
 		return l, fmt.Errorf("listing the subjects of %s: %w", schemas.RawStream, err)
 	}
 	for subj := range info.State.Subjects {
-		p, host, dev, ok := parseRawSubject(subj)
+		p, host, dev, ok := schemas.ParseRawSubject(subj)
 		if !ok {
 			continue
 		}
@@ -228,18 +228,6 @@ func rawLayout(ctx context.Context, raw jetstream.Stream) (layout, error) {
 		slices.Sort(hosts)
 	}
 	return l, nil
-}
-
-// parseRawSubject splits fact.raw.<partition>.<host>.<dev>.
-func parseRawSubject(s string) (partition int, host string, dev uint64, ok bool) {
-	rest, ok := strings.CutPrefix(s, schemas.RawPrefix+".")
-	t := strings.Split(rest, ".")
-	if !ok || len(t) != 3 {
-		return 0, "", 0, false
-	}
-	p, err1 := strconv.Atoi(t[0])
-	d, err2 := strconv.ParseUint(t[2], 10, 64)
-	return p, t[1], d, err1 == nil && err2 == nil
 }
 
 // readLeases reads FACT_LEASES: the workers go into r, the leases are returned by partition.
