@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 // requireLSM is set where the kernel must run the LSM set (the VM tests): there, unavailability fails.
@@ -72,7 +74,8 @@ func collect(t *testing.T, p *Probes) *collector {
 func (c *collector) until(t *testing.T, what string, match func(*Event) bool) []*Event {
 	t.Helper()
 	var seen []*Event
-	deadline := time.After(10 * time.Second)
+	limit := testtime.Scaled(10 * time.Second)
+	deadline := time.After(limit)
 	for {
 		select {
 		case ev, ok := <-c.ch:
@@ -84,7 +87,7 @@ func (c *collector) until(t *testing.T, what string, match func(*Event) bool) []
 				return seen
 			}
 		case <-deadline:
-			t.Fatalf("no %s within 10s; saw %d other events: %s", what, len(seen), describe(seen))
+			t.Fatalf("no %s within %v; saw %d other events: %s", what, limit, len(seen), describe(seen))
 		}
 	}
 }

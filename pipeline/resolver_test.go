@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 // createRawStream provisions FACT_RAW as a sensor does (the pipeline does not import the sensor).
@@ -349,12 +351,14 @@ func snapshotLog(l *activityLog) (map[string]int, int) {
 	return maps.Clone(l.events), l.dead
 }
 
+// waitFor polls ok until it holds, for within stretched by the machine's time scale (package testtime).
 func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
 	t.Helper()
+	within = testtime.Scaled(within)
 	deadline := time.Now().Add(within)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
+			t.Fatalf("timed out after %v waiting: %s", within, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 // fakeProbes is a synthetic EventSource and Kernel: tests push records, and read what the sensor did
@@ -218,8 +220,10 @@ func (r *running) stop(t testing.TB) {
 	}
 }
 
+// waitFor polls cond until it holds, for d stretched by the machine's time scale (package testtime).
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	d = testtime.Scaled(d)
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {

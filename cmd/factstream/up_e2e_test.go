@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/internal/containertest"
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 // execEnv makes the test binary run as factstream: the end-to-end test starts it as a subprocess with
@@ -27,20 +28,9 @@ const execEnv = "FACTSTREAM_TEST_EXEC"
 
 // The end-to-end test's environment, set by the VM harness (integration/vm): envE2EProbes names the
 // probe set up must run (then the test fails rather than skips where it cannot load, and every event
-// must name it); envE2ETimeScale stretches every wait, for kernels under software emulation.
-const (
-	envE2EProbes    = "FACTSTREAM_E2E_PROBES"
-	envE2ETimeScale = "FACTSTREAM_E2E_TIME_SCALE"
-)
-
-// scaled stretches d by FACTSTREAM_E2E_TIME_SCALE.
-func scaled(d time.Duration) time.Duration {
-	f, err := strconv.ParseFloat(os.Getenv(envE2ETimeScale), 64)
-	if err != nil || f < 1 {
-		return d
-	}
-	return time.Duration(float64(d) * f)
-}
+// must name it). Every wait is stretched by package testtime's scale, which the harness sets for kernels
+// under software emulation.
+const envE2EProbes = "FACTSTREAM_E2E_PROBES"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "1" {
@@ -159,7 +149,7 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	ready := filepath.Join(data, "ready")
 	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
-	ctx, cancel := context.WithTimeout(context.Background(), scaled(90*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), testtime.Scaled(90*time.Second))
 	defer cancel()
 	probes := os.Getenv(envE2EProbes)
 	if probes == "" {
@@ -265,7 +255,7 @@ func TestUpEndToEnd(t *testing.T) {
 		did := time.Now()
 		row.do()
 		for _, w := range row.want {
-			i, at := waitFor(t, upOut, cursor, w, scaled(15*time.Second))
+			i, at := waitFor(t, upOut, cursor, w, testtime.Scaled(15*time.Second))
 			if i < 0 {
 				evs, raw, _ := upOut.snapshot()
 				t.Fatalf("%s: no event %v after #%d in %d lines:\n%s\nstderr:\n%s", row.what, w.find, cursor, len(evs),
@@ -287,7 +277,7 @@ func TestUpEndToEnd(t *testing.T) {
 		}
 	}
 	// Nothing for the read and for the unmonitored tree: give stragglers a moment, then look.
-	time.Sleep(scaled(1500 * time.Millisecond))
+	time.Sleep(testtime.Scaled(1500 * time.Millisecond))
 	evs, raw, _ := upOut.snapshot()
 	for i, ev := range evs {
 		if field(ev, "process.comm") == "cat" || strings.HasPrefix(field(ev, "path"), p("other/d")) {
@@ -299,7 +289,7 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 
 	// tail sees the same lines.
-	deadline := time.Now().Add(scaled(10 * time.Second))
+	deadline := time.Now().Add(testtime.Scaled(10 * time.Second))
 	for {
 		_, traw, _ := tailOut.snapshot()
 		if slices.Equal(traw, raw) {
@@ -318,7 +308,7 @@ func TestUpEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
 		}
-	case <-time.After(scaled(20 * time.Second)):
+	case <-time.After(testtime.Scaled(20 * time.Second)):
 		t.Error("up did not stop in time after SIGINT")
 	}
 	if err := tail.Wait(); err != nil {

@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/factstream/factstream/integration/vm/internal/calibrate"
 	"github.com/factstream/factstream/integration/vm/internal/protocol"
 )
 
@@ -19,10 +21,15 @@ import (
 // under QEMU's TCG a second vCPU can go on running the stale translated code and die on that int3
 // ("Oops: int3" in syscall_exit_to_user_mode_prepare, seen on 6.12). One vCPU has no other CPU to race
 // with, and VMs run side by side use the host's cores instead.
+//
+// A VM has two limits. TestBudget is how long one top-level test (or the boot before the first) may run
+// in host time, stretched by the guest's time scale (see package testtime): the watchdog that catches a
+// hang. Timeout caps the whole VM, and Run lowers it to fit the test binary's own deadline.
 const (
-	DefaultMemoryMiB = 1024
-	DefaultCPUs      = 1
-	DefaultTimeout   = 10 * time.Minute
+	DefaultMemoryMiB  = 1024
+	DefaultCPUs       = 1
+	DefaultTestBudget = 5 * time.Minute
+	DefaultTimeout    = 45 * time.Minute
 )
 
 const (
@@ -30,8 +37,11 @@ const (
 	// baseCmdline: the console on the first serial port, quiet, and a panic reboots at once, which
 	// -no-reboot turns into QEMU exiting.
 	baseCmdline = "console=ttyS0 quiet panic=-1"
-	// consoleLines is how much of the kernel console a Result keeps.
-	consoleLines = 60
+	// consoleLines is how much of the kernel console a Result keeps, qemuLines of QEMU's own messages,
+	// outputLines of the program's output for a report.
+	consoleLines = 200
+	qemuLines    = 20
+	outputLines  = 300
 	// killGrace is how long QEMU gets to exit after SIGTERM before it is killed.
 	killGrace = 5 * time.Second
 )
@@ -52,10 +62,12 @@ type Options struct {
 	Args []string
 	// Env is its environment, e.g. "FACTSTREAM_REQUIRE_LSM=1".
 	Env []string
-	// MemoryMiB defaults to DefaultMemoryMiB, CPUs to DefaultCPUs, Timeout to DefaultTimeout.
-	MemoryMiB int
-	CPUs      int
-	Timeout   time.Duration
+	// MemoryMiB defaults to DefaultMemoryMiB, CPUs to DefaultCPUs, TestBudget to DefaultTestBudget,
+	// Timeout to DefaultTimeout.
+	MemoryMiB  int
+	CPUs       int
+	TestBudget time.Duration
+	Timeout    time.Duration
 	// Files are extra files for the initramfs: guest path → host path.
 	Files map[string]string
 	// Modules are kernel modules (e.g. "overlay", "loop") loaded, with their dependencies, before the
@@ -65,6 +77,8 @@ type Options struct {
 	Cmdline string
 	// Stream, if set, receives the program's output as it arrives.
 	Stream io.Writer
+	// Progress, if set, hears of each top-level test of the program as it ends.
+	Progress func(TestResult)
 }
 
 func (o Options) withDefaults() Options {
@@ -73,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CPUs == 0 {
 		o.CPUs = DefaultCPUs
+	}
+	if o.TestBudget == 0 {
+		o.TestBudget = DefaultTestBudget
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
@@ -95,8 +112,15 @@ type Result struct {
 	// Boot is the time from starting QEMU to init's first line, Total from starting QEMU to its exit.
 	Boot  time.Duration
 	Total time.Duration
-	// Console is the end of the kernel console and QEMU's own messages.
+	// Scale is how many times slower than the host the guest ran (init's calibration; 0: not reported).
+	Scale float64
+	// Running is the top-level test that had started and not ended when the VM stopped, if any.
+	Running string
+	// Output is the end of the program's output, up to outputLines lines.
+	Output []string
+	// Console is the end of the kernel console, QEMU the end of QEMU's own messages.
 	Console []string
+	QEMU    []string
 }
 
 // Failed tells whether anything in the run failed: a test, the program's exit code or the VM.
@@ -148,7 +172,7 @@ func prepareImage(ctx context.Context, k Kernel, opts Options, work string) (str
 	if err != nil {
 		return "", err
 	}
-	cfg := protocol.Config{Path: guestProgram, Args: opts.Args, Env: opts.Env}
+	cfg := protocol.Config{Path: guestProgram, Args: opts.Args, Env: opts.Env, HostCalibration: hostCalibration()}
 	for _, m := range mods {
 		cfg.Modules = append(cfg.Modules, m.guest)
 	}
@@ -159,6 +183,9 @@ func prepareImage(ctx context.Context, k Kernel, opts Options, work string) (str
 	}
 	return initrd, nil
 }
+
+// hostCalibration times package calibrate's work on the host once per process.
+var hostCalibration = sync.OnceValue(func() time.Duration { return calibrate.Best(5) })
 
 // ensureQEMU installs the project's dependencies when QEMU is missing.
 func ensureQEMU(ctx context.Context) error {

@@ -2,7 +2,8 @@ package vm
 
 import (
 	"testing"
-	"time"
+
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 const cliPackage = "github.com/factstream/factstream/cmd/factstream"
@@ -20,10 +21,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	runInEachKernel(t, "lsm", Options{
 		Binary:    BuildTestBinary(t, cliPackage),
-		Args:      []string{"-test.v", "-test.count=1", "-test.run=^TestUpEndToEnd$", "-test.timeout=15m"},
-		Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", "FACTSTREAM_E2E_TIME_SCALE=8"},
+		Args:      []string{"-test.v", "-test.count=1", "-test.run=^TestUpEndToEnd$", "-test.timeout=40m"},
+		Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", testtime.Env + "=8"},
 		Files:     map[string]string{GuestBusybox: busybox},
 		MemoryMiB: 2048,
-		Timeout:   15 * time.Minute,
 	})
 }

@@ -152,7 +152,11 @@ func removeAbandoned(dir string) {
 }
 
 func downloadAndUnpack(ctx context.Context, tmp, pkg, root string) error {
-	if _, err := command(ctx, tmp, "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", pkg); err != nil {
+	download := func() error {
+		_, err := command(ctx, tmp, "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", pkg)
+		return err
+	}
+	if err := retry(ctx, "downloading "+pkg+" with apt-get", download); err != nil {
 		return err
 	}
 	debs, err := filepath.Glob(filepath.Join(tmp, "*.deb"))
@@ -189,7 +193,8 @@ func newestPackage(ctx context.Context, series string) (string, error) {
 		return "", err
 	}
 	if len(names) == 0 {
-		if _, err := command(ctx, "", "apt-get", "update", "-q"); err != nil {
+		update := func() error { _, err := command(ctx, "", "apt-get", "update", "-q"); return err }
+		if err := retry(ctx, "updating apt's package lists", update); err != nil {
 			return "", err
 		}
 		if names, err = searchPackages(ctx, series); err != nil {
@@ -239,4 +244,33 @@ func command(ctx context.Context, dir, name string, args ...string) (string, err
 		return "", fmt.Errorf("running %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
+}
+
+// Attempts of retry: a download from Debian's mirrors gets fetchAttempts tries, fetchBackoff apart and
+// doubling, so that a mirror's passing refusal does not fail a cold-cache run.
+const (
+	fetchAttempts = 4
+	fetchBackoff  = 5 * time.Second
+)
+
+// retry runs op until it succeeds, fetchAttempts times at most; the error says what was being done,
+// how often it was tried and what the last try said.
+func retry(ctx context.Context, what string, op func() error) error {
+	wait := fetchBackoff
+	var err error
+	for attempt := 1; attempt <= fetchAttempts; attempt++ {
+		if err = op(); err == nil {
+			return nil
+		}
+		if attempt == fetchAttempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (stopped after %d tries: %w)", what, err, attempt, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return fmt.Errorf("%s failed %d times; is Debian's package mirror reachable? last error: %w", what, fetchAttempts, err)
 }

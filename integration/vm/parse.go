@@ -43,20 +43,30 @@ func isSummary(l string) bool {
 	return false
 }
 
-// testParser reads the output of a test binary run with -test.v, line by line.
+// testParser reads the output of a test binary run with -test.v, line by line, as it arrives.
 type testParser struct {
 	tests   []*TestResult
 	byName  map[string]*TestResult
 	current *TestResult
 	other   []string // lines that belong to no test
+	// onStart and onDone, when set, hear of each top-level test as it starts and as it ends.
+	onStart func(name string)
+	onDone  func(TestResult)
 }
+
+func newTestParser() *testParser { return &testParser{byName: map[string]*TestResult{}} }
 
 // parseTestOutput splits `-test.v` output into top-level tests, with everything else in other.
 func parseTestOutput(lines []string) (tests []TestResult, other []string) {
-	p := &testParser{byName: map[string]*TestResult{}}
+	p := newTestParser()
 	for _, l := range lines {
-		p.line(strings.TrimRight(l, "\r"))
+		p.line(l)
 	}
+	return p.results()
+}
+
+// results returns the top-level tests seen so far, in the order they started, and the other lines.
+func (p *testParser) results() (tests []TestResult, other []string) {
 	for _, t := range p.tests {
 		tests = append(tests, *t)
 	}
@@ -64,6 +74,7 @@ func parseTestOutput(lines []string) (tests []TestResult, other []string) {
 }
 
 func (p *testParser) line(l string) {
+	l = strings.TrimRight(l, "\r")
 	if m := frameRE.FindStringSubmatch(l); m != nil {
 		p.current = p.test(m[2])
 		if strings.Contains(m[2], "/") {
@@ -90,6 +101,9 @@ func (p *testParser) test(name string) *TestResult {
 		t = &TestResult{Name: top, Status: StatusUnfinished}
 		p.byName[top] = t
 		p.tests = append(p.tests, t)
+		if p.onStart != nil {
+			p.onStart(top)
+		}
 	}
 	return t
 }
@@ -111,5 +125,8 @@ func (p *testParser) result(l, status, name, secs string) {
 	}
 	if d, err := time.ParseDuration(secs + "s"); err == nil {
 		t.Elapsed = d
+	}
+	if p.onDone != nil {
+		p.onDone(*t)
 	}
 }

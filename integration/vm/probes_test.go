@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 const probesPackage = "github.com/factstream/factstream/bpf"
@@ -25,7 +27,7 @@ func TestLSM(t *testing.T) {
 		runInEachKernel(t, set, Options{
 			Binary: bin,
 			Args:   append([]string{"-test.v", "-test.count=1", "-test.short"}, runFilter()...),
-			Env:    []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=" + set},
+			Env:    []string{"FACTSTREAM_REQUIRE_LSM=1", "FACTSTREAM_PROBE_SET=" + set, testtime.Env + "=4"},
 		})
 	}
 }

@@ -15,14 +15,31 @@ import (
 	"github.com/factstream/factstream/integration/vm/internal/protocol"
 )
 
-// channel is what came over the output port.
+// channel is what came over the output port, parsed as it arrives.
 type channel struct {
-	program []string
+	tests   *testParser
+	output  *lineRing
+	stream  io.Writer
+	watch   *watchdog
+	start   time.Time
 	initLog []string
 	initErr []string
 	exited  bool
 	code    int
 	boot    time.Duration
+	scale   float64
+}
+
+func newChannel(opts Options, watch *watchdog, start time.Time) *channel {
+	ch := &channel{tests: newTestParser(), output: newLineRing(outputLines), stream: opts.Stream, watch: watch, start: start}
+	ch.tests.onStart = watch.enter
+	ch.tests.onDone = func(tr TestResult) {
+		watch.enter("the time after " + tr.Name)
+		if opts.Progress != nil {
+			opts.Progress(tr)
+		}
+	}
+	return ch
 }
 
 // runQEMU boots the VM, collects both serial ports until QEMU exits and fills res.
@@ -32,9 +49,11 @@ func runQEMU(ctx context.Context, k Kernel, opts Options, initrd string, res Res
 		return res, fmt.Errorf("creating output pipe: %w", err)
 	}
 	defer r.Close()
-	console := newLineRing(consoleLines)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	console, qemuErr := newLineRing(consoleLines), newLineRing(qemuLines)
 	cmd := exec.CommandContext(ctx, qemuBinary, qemuArgs(k, opts, initrd)...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = console, console, []*os.File{w}
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = console, qemuErr, []*os.File{w}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = killGrace
 	start := time.Now()
@@ -43,42 +62,54 @@ func runQEMU(ctx context.Context, k Kernel, opts Options, initrd string, res Res
 	if err != nil {
 		return res, fmt.Errorf("starting %s: %w", qemuBinary, err)
 	}
-	done := make(chan channel, 1)
-	go func() { done <- readChannel(r, start, opts.Stream) }()
+	watch := newWatchdog(opts.TestBudget)
+	go watch.run(ctx, cancel)
+	ch := newChannel(opts, watch, start)
+	done := make(chan struct{})
+	go func() { ch.read(r); close(done) }()
 	waitErr := cmd.Wait()
-	ch := <-done
+	<-done
 	res.Total = time.Since(start)
-	res.Console = console.Lines()
-	return fill(res, ch), vmError(ctx, k, opts, ch, waitErr)
+	res.Console, res.QEMU = console.Lines(), qemuErr.Lines()
+	return ch.fill(res), vmError(ctx, k, opts, ch, waitErr)
 }
 
-// readChannel reads the output port until QEMU closes it.
-func readChannel(r io.Reader, start time.Time, stream io.Writer) channel {
-	var ch channel
+// read reads the output port until QEMU closes it.
+func (ch *channel) read(r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
-			ch.add(strings.TrimRight(line, "\r\n"), start, stream)
+			ch.add(strings.TrimRight(line, "\r\n"))
 		}
 		if err != nil {
-			return ch
+			return
 		}
 	}
 }
 
-func (ch *channel) add(line string, start time.Time, stream io.Writer) {
+func (ch *channel) add(line string) {
 	kind, payload, ok := protocol.Parse(line)
 	if !ok {
-		ch.program = append(ch.program, line)
-		if stream != nil {
-			_, _ = io.WriteString(stream, line+"\n")
+		ch.tests.line(line)
+		_, _ = io.WriteString(ch.output, line+"\n")
+		if ch.stream != nil {
+			_, _ = io.WriteString(ch.stream, line+"\n")
 		}
 		return
 	}
 	switch kind {
 	case protocol.KindStart:
-		ch.boot = time.Since(start)
+		ch.boot = time.Since(ch.start)
+	case protocol.KindScale:
+		scale, err := protocol.ParseScale(payload)
+		if err != nil {
+			ch.initErr = append(ch.initErr, err.Error())
+			return
+		}
+		ch.scale = scale
+		ch.watch.setScale(scale)
+		ch.initLog = append(ch.initLog, "time scale "+payload)
 	case protocol.KindLog:
 		ch.initLog = append(ch.initLog, payload)
 	case protocol.KindError:
@@ -94,16 +125,22 @@ func (ch *channel) add(line string, start time.Time, stream io.Writer) {
 	}
 }
 
-func fill(res Result, ch channel) Result {
-	res.Tests, res.Other = parseTestOutput(ch.program)
+func (ch *channel) fill(res Result) Result {
+	res.Tests, res.Other = ch.tests.results()
+	for _, tr := range res.Tests {
+		if tr.Status == StatusUnfinished {
+			res.Running = tr.Name
+		}
+	}
+	res.Output = ch.output.Lines()
 	res.InitLog = ch.initLog
 	res.Exited, res.ExitCode = ch.exited, ch.code
-	res.Boot = ch.boot
+	res.Boot, res.Scale = ch.boot, ch.scale
 	return res
 }
 
 // vmError explains a run that did not end with the program's exit code.
-func vmError(ctx context.Context, k Kernel, opts Options, ch channel, waitErr error) error {
+func vmError(ctx context.Context, k Kernel, opts Options, ch *channel, waitErr error) error {
 	if len(ch.initErr) > 0 {
 		return fmt.Errorf("booting %s: %w: %s", k.Release, ErrInit, strings.Join(ch.initErr, "; "))
 	}
@@ -112,6 +149,8 @@ func vmError(ctx context.Context, k Kernel, opts Options, ch channel, waitErr er
 	}
 	why := "QEMU exited"
 	switch {
+	case errors.Is(context.Cause(ctx), ErrHung):
+		return fmt.Errorf("booting %s: %w (%w)", k.Release, ErrNoExit, context.Cause(ctx))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		why = fmt.Sprintf("timed out after %v", opts.Timeout)
 	case ctx.Err() != nil:

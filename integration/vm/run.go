@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -38,9 +39,11 @@ func Series() []string {
 }
 
 // Run boots k with opts (see Boot) and reports every top-level test of the VM as a subtest of t: a failed
-// test fails, a skipped one skips with its reason, each with its output logged. A VM that ends without the
-// program's exit fails t with the end of the kernel console. It logs the kernel package and the times,
-// and returns the Result for callers that report more.
+// test fails, a skipped one skips with its reason, each with its output logged. While the VM runs, a line
+// is logged as each of its tests ends (shown at once under go test -v). A VM that ends without the
+// program's exit fails t with a report that explains itself: the test that was running, how long each
+// earlier test took, the end of the program's output, the kernel console and QEMU's messages. It logs
+// the kernel package and the times, and returns the Result for callers that report more.
 func Run(t *testing.T, k Kernel, opts Options) Result {
 	t.Helper()
 	opts = opts.withDefaults()
@@ -51,9 +54,14 @@ func Run(t *testing.T, k Kernel, opts Options) Result {
 	if opts.Stream == nil && os.Getenv(envStream) == "1" {
 		opts.Stream = prefixWriter{w: os.Stderr, prefix: "[" + k.Release + "] "}
 	}
+	if opts.Progress == nil {
+		opts.Progress = func(tr TestResult) {
+			t.Logf("in the VM: --- %s: %s (%v)", strings.ToUpper(string(tr.Status)), tr.Name, tr.Elapsed)
+		}
+	}
 	res, err := Boot(t.Context(), k, opts)
-	t.Logf("kernel %s: boot to init %v, VM total %v, exit code %d (reported: %v)",
-		k.Release, res.Boot.Round(time.Millisecond), res.Total.Round(time.Millisecond), res.ExitCode, res.Exited)
+	t.Logf("kernel %s: boot to init %v, VM total %v, time scale %.2f, exit code %d (reported: %v)",
+		k.Release, res.Boot.Round(time.Millisecond), res.Total.Round(time.Millisecond), res.Scale, res.ExitCode, res.Exited)
 	if len(res.InitLog) > 0 {
 		t.Logf("init:\n%s", strings.Join(res.InitLog, "\n"))
 	}
@@ -62,9 +70,28 @@ func Run(t *testing.T, k Kernel, opts Options) Result {
 		t.Logf("no tests ran in the VM; the program said:\n%s", strings.Join(res.Other, "\n"))
 	}
 	if err != nil {
-		t.Errorf("%v\nlast lines of the kernel console:\n%s", err, strings.Join(res.Console, "\n"))
+		t.Error(failureReport(err, res))
 	}
 	return res
+}
+
+// failureReport explains a VM that did not end with the program's exit code.
+func failureReport(err error, res Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v\n", err)
+	if res.Running != "" {
+		fmt.Fprintf(&b, "test running when the VM stopped: %s\n", res.Running)
+	}
+	fmt.Fprintf(&b, "tests before it:\n")
+	for _, tr := range res.Tests {
+		if tr.Status != StatusUnfinished {
+			fmt.Fprintf(&b, "  %-50s %-4s %v\n", tr.Name, tr.Status, tr.Elapsed)
+		}
+	}
+	fmt.Fprintf(&b, "last %d lines of the program's output:\n%s\n", len(res.Output), strings.Join(res.Output, "\n"))
+	fmt.Fprintf(&b, "last %d lines of the kernel console:\n%s\n", len(res.Console), strings.Join(res.Console, "\n"))
+	fmt.Fprintf(&b, "QEMU said:\n%s", strings.Join(res.QEMU, "\n"))
+	return b.String()
 }
 
 // report turns the VM's tests into subtests of t and fails t for a failure outside any test.

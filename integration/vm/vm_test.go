@@ -27,7 +27,7 @@ func TestHarnessReportsEachOutcome(t *testing.T) {
 	}
 	want := map[string]Status{
 		"TestPasses": StatusPass, "TestSkips": StatusSkip, "TestFails": StatusFail,
-		"TestLSMListed": StatusPass, "TestCrash": StatusSkip,
+		"TestLSMListed": StatusPass, "TestCrash": StatusSkip, "TestHangs": StatusSkip,
 	}
 	got := map[string]Status{}
 	for _, tr := range res.Tests {
@@ -109,5 +109,30 @@ func TestHarnessTimesOut(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > time.Second+killGrace+5*time.Second {
 		t.Errorf("stopping the VM took %v", elapsed)
+	}
+}
+
+// TestHarnessReportsHang runs a sample test that never ends with a short budget and expects the
+// watchdog's ErrHung, the hung test named as running, and its output and the earlier tests in the report.
+func TestHarnessReportsHang(t *testing.T) {
+	k := ensureKernel(t, selfTestSeries())
+	bin := BuildTestBinary(t, samplePackage)
+	var finished []string
+	res, err := Boot(t.Context(), k, Options{
+		Binary: bin, Args: []string{"-test.v", "-test.run=^(TestPasses|TestHangs)$"}, Env: []string{"FACTSTREAM_SAMPLE_HANG=1"},
+		TestBudget: 5 * time.Second, Progress: func(tr TestResult) { finished = append(finished, tr.Name) },
+	})
+	if !errors.Is(err, ErrNoExit) || !errors.Is(err, ErrHung) {
+		t.Fatalf("got error %v, want ErrNoExit and ErrHung", err)
+	}
+	report := failureReport(err, res)
+	t.Logf("the report of a hung test:\n%s", report)
+	for _, want := range []string{"TestHangs ran", "test running when the VM stopped: TestHangs", "TestPasses", "about to hang"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report does not contain %q", want)
+		}
+	}
+	if len(finished) != 1 || finished[0] != "TestPasses" {
+		t.Errorf("progress heard of %v, want [TestPasses]", finished)
 	}
 }

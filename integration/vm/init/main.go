@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
-	"syscall"
-
+	"github.com/factstream/factstream/integration/vm/internal/calibrate"
 	"github.com/factstream/factstream/integration/vm/internal/protocol"
+	"github.com/factstream/factstream/internal/testtime"
 )
 
 // exitInitFailed is reported when init could not start the program at all.
@@ -82,7 +85,28 @@ func run(out io.Writer) (int, error) {
 	if err := loadModules(out, cfg.Modules); err != nil {
 		return exitInitFailed, err
 	}
+	cfg.Env = calibrated(out, cfg)
 	return runProgram(out, cfg)
+}
+
+// calibrated times package calibrate's work, reports how many times slower than the host the guest runs,
+// and returns the program's environment with that factor as its tests' time scale (package testtime),
+// unless the configuration asks for a larger one.
+func calibrated(out io.Writer, cfg protocol.Config) []string {
+	guest := calibrate.Best(3)
+	scale := calibrate.Scale(guest, cfg.HostCalibration)
+	env := make([]string, 0, len(cfg.Env)+1)
+	for _, kv := range cfg.Env {
+		if v, ok := strings.CutPrefix(kv, testtime.Env+"="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				scale = max(scale, f)
+			}
+			continue
+		}
+		env = append(env, kv)
+	}
+	fmt.Fprint(out, protocol.ScaleLine(scale, guest, cfg.HostCalibration))
+	return append(env, fmt.Sprintf("%s=%.2f", testtime.Env, scale))
 }
 
 func readConfig(path string) (protocol.Config, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ConfigPath is where the harness places the configuration inside the initramfs.
@@ -23,6 +24,7 @@ const (
 	KindLog   = "log"   // a diagnostic from init (mounts, modules)
 	KindError = "error" // init could not do what the configuration asked
 	KindExit  = "exit"  // the program ended; the payload is its exit code (-1: killed by a signal)
+	KindScale = "scale" // how many times slower than the host the guest runs; the payload starts with the factor
 )
 
 // Config is what init reads from ConfigPath.
@@ -37,6 +39,9 @@ type Config struct {
 	Dir string `json:"dir,omitempty"`
 	// Modules are kernel module files inside the guest, loaded in this order before the program starts.
 	Modules []string `json:"modules,omitempty"`
+	// HostCalibration is how long package calibrate's work took on the host; init times the same work,
+	// reports the ratio in a KindScale line and passes it to the program as its tests' time scale.
+	HostCalibration time.Duration `json:"host_calibration,omitempty"`
 }
 
 // Line formats one marked line, newline included.
@@ -69,4 +74,19 @@ func ParseExit(payload string) (int, error) {
 		return 0, fmt.Errorf("reading exit code %q: %w", payload, err)
 	}
 	return code, nil
+}
+
+// ScaleLine formats the line that reports the guest's time scale and the two calibration times.
+func ScaleLine(scale float64, guest, host time.Duration) string {
+	return Line(KindScale, fmt.Sprintf("%.2f guest %v host %v", scale, guest.Round(time.Millisecond), host.Round(time.Microsecond)))
+}
+
+// ParseScale reads the factor from the payload of a scale line.
+func ParseScale(payload string) (float64, error) {
+	word, _, _ := strings.Cut(strings.TrimSpace(payload), " ")
+	f, err := strconv.ParseFloat(word, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("reading time scale %q: want a positive number", payload)
+	}
+	return f, nil
 }

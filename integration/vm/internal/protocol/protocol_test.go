@@ -1,6 +1,9 @@
 package protocol
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestLineRoundTrip(t *testing.T) {
 	cases := []struct{ kind, payload string }{
@@ -32,5 +35,18 @@ func TestExitLine(t *testing.T) {
 	}
 	if _, err := ParseExit("x"); err == nil {
 		t.Error("ParseExit accepted x")
+	}
+}
+
+func TestScaleLine(t *testing.T) {
+	kind, payload, ok := Parse(ScaleLine(6.25, 1500*time.Millisecond, 240*time.Millisecond))
+	got, err := ParseScale(payload)
+	if !ok || kind != KindScale || err != nil || got != 6.25 {
+		t.Errorf("ScaleLine parsed as %q %q %v: %v, %v", kind, payload, ok, got, err)
+	}
+	for _, bad := range []string{"", "x", "0", "-2 guest 1s"} {
+		if _, err := ParseScale(bad); err == nil {
+			t.Errorf("ParseScale accepted %q", bad)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sample
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 func TestPasses(t *testing.T) {
@@ -36,5 +37,15 @@ func TestCrash(t *testing.T) {
 	// A kernel panic: the harness must notice that no exit line came.
 	if err := os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0); err != nil {
 		t.Fatalf("triggering a crash: %v", err)
+	}
+}
+
+func TestHangs(t *testing.T) {
+	if os.Getenv("FACTSTREAM_SAMPLE_HANG") != "1" {
+		t.Skip("hangs only with FACTSTREAM_SAMPLE_HANG=1")
+	}
+	t.Log("about to hang")
+	for { // a sleep, not an empty select, which the runtime would report as a deadlock
+		time.Sleep(time.Hour)
 	}
 }
