@@ -158,6 +158,10 @@ func stashCount(t *testing.T, p *Probes) int {
 }
 
 // TestCountersEqualOperations: the counters move by exactly the operations done.
+//
+// Total counts every call on the machine, and other processes (a parallel go build, say) make
+// directories too; theirs are counted as ignored. So the exact check is on the calls that were
+// not ignored, and Total only has to include ours.
 func TestCountersEqualOperations(t *testing.T) {
 	p := loadForTest(t, Options{})
 	c := collect(t, p)
@@ -187,18 +191,25 @@ func TestCountersEqualOperations(t *testing.T) {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}
 	}
+	checkCalls := func(name string, hc HookCounters, want uint64) {
+		t.Helper()
+		if hc.Total < want {
+			t.Errorf("%s total = %d, want at least %d", name, hc.Total, want)
+		}
+		check(name+" total not ignored", hc.Total-hc.Ignored, want)
+	}
 	if p.Set() == ProbeSetLSM {
 		check("file_open added", d["file_open"].Added, files)
-		check("path_mkdir total", d["path_mkdir"].Total, dirs)
-		check("path_symlink total", d["path_symlink"].Total, links)
+		checkCalls("path_mkdir", d["path_mkdir"], dirs)
+		checkCalls("path_symlink", d["path_symlink"], links)
 		check("d_instantiate mkdir", d["d_instantiate"].Mkdir, dirs)
 		check("d_instantiate symlink", d["d_instantiate"].Symlink, links)
 		check("d_instantiate added", d["d_instantiate"].Added, dirs+links)
 	} else {
 		check("sys_open added", d["sys_open"].Added, files)
-		check("sys_mkdir total", d["sys_mkdir"].Total, dirs)
+		checkCalls("sys_mkdir", d["sys_mkdir"], dirs)
 		check("sys_mkdir added", d["sys_mkdir"].Added, dirs)
-		check("sys_symlink total", d["sys_symlink"].Total, links)
+		checkCalls("sys_symlink", d["sys_symlink"], links)
 		check("sys_symlink added", d["sys_symlink"].Added, links)
 	}
 	for name, hc := range d {
