@@ -340,17 +340,14 @@ func (p *runner) covers() string {
 	return b.String()
 }
 
-// upload stores a snapshot and drops the checkpoints it makes useless.
+// upload stores a snapshot. The checkpoints it makes useless stay: FACT_ACTIVITY denies purges, so
+// they go with its age and size limits.
 func (p *runner) upload(ctx context.Context, meta jetstream.ObjectMeta, data []byte) {
 	if _, err := p.r.snapshots.Put(ctx, meta, bytes.NewReader(data)); err != nil {
 		p.log.Warn("cannot store a snapshot", zap.Error(err))
 		return
 	}
 	p.r.m.snapshots.Inc()
-	err := p.chain.stream.Purge(ctx, jetstream.WithPurgeSubject(schemas.CheckpointSubject(p.lease.Partition)), jetstream.WithPurgeKeep(1))
-	if err != nil {
-		p.log.Debug("cannot purge old checkpoints", zap.Error(err))
-	}
 }
 
 func (p *runner) stopFeeds() {

@@ -47,6 +47,9 @@ func (c StreamsConfig) activity() jetstream.StreamConfig {
 		Duplicates:         orDefault(c.Duplicates, DefaultActivityDuplicates),
 		Replicas:           orDefault(c.Replicas, 1),
 		AllowAtomicPublish: true,
+		// The record: nobody may delete a message or purge it; it shrinks by its limits only.
+		DenyDelete: true,
+		DenyPurge:  true,
 	}
 }
 

@@ -3,7 +3,7 @@ package schemas
 import "strconv"
 
 // Subjects and messages of the resolver besides FILE_ACTIVITY itself. They live in stream ActivityStream
-// (checkpoints, dead letters) or are plain NATS messages (rescan requests); a consumer of FILE_ACTIVITY
+// (checkpoints, dead letters) or are plain NATS messages (a sensor's control requests); a consumer of FILE_ACTIVITY
 // filters on ActivityPrefix + ".>" and never sees them.
 const (
 	// CheckpointPrefix is where a resolver records, per partition, how far into FACT_RAW its published
@@ -16,6 +16,8 @@ const (
 
 	// VerbRescan is the control verb asking a sensor to rescan (ControlSubject(host, VerbRescan)).
 	VerbRescan = "rescan"
+	// VerbStatus is the control verb asking a sensor for its status (ControlSubject(host, VerbStatus)).
+	VerbStatus = "status"
 )
 
 // Headers of a dead-lettered raw message. The payload is the original message, byte for byte.

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/internal/natsserver"
 	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/sensor/publish"
 )
 
 // Config is everything a sensor is configured with. Each part is a small struct of its own; Load fills
@@ -94,8 +96,17 @@ func (t TLSConfig) Enabled() bool { return t.CA != "" || t.Cert != "" || t.Key !
 type EmbeddedConfig struct {
 	// StoreDir is JetStream's file store; StateDir/jetstream when empty.
 	StoreDir string `yaml:"store_dir"`
-	// Listen is the loopback address other clients (the nats CLI, a resolver) attach to.
+	// Listen is the address other clients (the nats CLI, a resolver) attach to; beyond loopback it
+	// requires TLS.
 	Listen string `yaml:"listen"`
+	// TLS is the server's certificate and key, for listening beyond loopback.
+	TLS ServerTLSConfig `yaml:"tls"`
+}
+
+// ServerTLSConfig are the embedded server's certificate and key files (PEM).
+type ServerTLSConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // StreamConfig is what the sensor creates FACT_RAW with when it is missing.
@@ -105,6 +116,12 @@ type StreamConfig struct {
 	MaxBytes   ByteSize      `yaml:"max_bytes"`
 	Duplicates time.Duration `yaml:"duplicates"`
 	Replicas   int           `yaml:"replicas"`
+}
+
+// Raw is the FACT_RAW configuration c asks for.
+func (c StreamConfig) Raw() publish.RawStreamConfig {
+	return publish.RawStreamConfig{Partitions: c.Partitions, MaxAge: c.MaxAge, MaxBytes: int64(c.MaxBytes),
+		Duplicates: c.Duplicates, Replicas: c.Replicas}
 }
 
 // BatchConfig bounds a batch: it is published when any bound is reached.
@@ -244,14 +261,25 @@ func (p *ProbesConfig) validate(bad badFunc) {
 	}
 }
 
+func (e *EmbeddedConfig) validate(bad badFunc) {
+	host, _, err := net.SplitHostPort(e.Listen)
+	if err != nil {
+		bad("nats.embedded.listen", "%q: %v", e.Listen, err)
+	}
+	if (e.TLS.Cert == "") != (e.TLS.Key == "") {
+		bad("nats.embedded.tls", "cert and key go together")
+	}
+	if err == nil && e.TLS.Cert == "" && !natsserver.IsLoopback(host) {
+		bad("nats.embedded.listen", "%q is beyond loopback: set nats.embedded.tls.cert and nats.embedded.tls.key, or clients would send their credentials and read the record in the clear", e.Listen)
+	}
+}
+
 func (n *NATSConfig) validate(bad badFunc) {
 	if n.URL == "" {
 		if n.CredsFile != "" || n.NkeySeedFile != "" || n.TLS.Enabled() {
 			bad("nats.url", "empty (embedded server) but credentials or TLS are set; they apply to an external server")
 		}
-		if _, _, err := net.SplitHostPort(n.Embedded.Listen); err != nil {
-			bad("nats.embedded.listen", "%q: %v", n.Embedded.Listen, err)
-		}
+		n.Embedded.validate(bad)
 	}
 	for _, u := range splitURLs(n.URL) {
 		if p, err := url.Parse(u); err != nil || p.Host == "" {

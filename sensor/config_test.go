@@ -110,6 +110,9 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"bad url", "", []string{"FACTSTREAM_NATS_URL=::nope"}, nil, []string{`nats.url: "::nope": not a URL`}},
 		{"relative state dir", "", nil, []string{"--state-dir=state"}, []string{`state_dir: "state": not absolute`}},
 		{"tls half", "", []string{"FACTSTREAM_NATS_URL=tls://h:4222", "FACTSTREAM_NATS_TLS_CERT=/c.pem"}, nil, []string{"nats.tls: cert and key go together"}},
+		{"embedded beyond loopback", "", []string{"FACTSTREAM_NATS_EMBEDDED_LISTEN=0.0.0.0:4222"}, nil,
+			[]string{`nats.embedded.listen: "0.0.0.0:4222" is beyond loopback: set nats.embedded.tls.cert`}},
+		{"embedded tls half", "", nil, []string{"--nats-embedded-tls-key=/k.pem"}, []string{"nats.embedded.tls: cert and key go together"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

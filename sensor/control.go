@@ -17,12 +17,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// Control verbs, answered on schemas.ControlSubject(host, verb).
-const (
-	VerbRescan = "rescan"
-	VerbStatus = "status"
-)
-
 // rescanTimeout bounds a rescan requested over NATS.
 const rescanTimeout = 5 * time.Minute
 
@@ -111,7 +105,7 @@ func (s *Sensor) control() func() {
 		return func() {}
 	}
 	var subs []*nats.Subscription
-	for verb, h := range map[string]nats.MsgHandler{VerbRescan: s.onRescan, VerbStatus: s.onStatus} {
+	for verb, h := range map[string]nats.MsgHandler{schemas.VerbRescan: s.onRescan, schemas.VerbStatus: s.onStatus} {
 		sub, err := s.conn.Subscribe(schemas.ControlSubject(s.cfg.Host, verb), h)
 		if err != nil {
 			s.log.Error("cannot answer control requests", zap.String("verb", verb), zap.Error(err))
@@ -147,7 +141,7 @@ func (s *Sensor) onRescan(msg *nats.Msg) {
 	} else {
 		s.log.Info("rescan request answered", zap.String("path", subtree), zap.Uint64("epoch", epoch))
 	}
-	s.respond(msg, VerbRescan, outcome, reply)
+	s.respond(msg, schemas.VerbRescan, outcome, reply)
 }
 
 // onRescanRequest queues a resolver's rescan request for the requested filesystem.
@@ -155,20 +149,20 @@ func (s *Sensor) onRescanRequest(msg *nats.Msg, data []byte) {
 	var rq schemas.RescanRequest
 	if err := json.Unmarshal(data, &rq); err != nil {
 		s.log.Warn("ignoring an unreadable rescan request", zap.ByteString("data", data), zap.Error(err))
-		s.respond(msg, VerbRescan, "error", RescanReply{Error: fmt.Sprintf("decoding rescan request: %v", err)})
+		s.respond(msg, schemas.VerbRescan, "error", RescanReply{Error: fmt.Sprintf("decoding rescan request: %v", err)})
 		return
 	}
 	if rq.Host != "" && rq.Host != s.cfg.Host {
-		s.respond(msg, VerbRescan, "error", RescanReply{Error: fmt.Sprintf("rescan request for host %q reached %q", rq.Host, s.cfg.Host)})
+		s.respond(msg, schemas.VerbRescan, "error", RescanReply{Error: fmt.Sprintf("rescan request for host %q reached %q", rq.Host, s.cfg.Host)})
 		return
 	}
 	s.queueRescan(rq.Dev)
 	s.log.Info("rescan requested by a resolver", zap.Uint64("dev", rq.Dev), zap.String("reason", rq.Reason),
 		zap.Uint64("raw_seq", rq.RawSeq), zap.Int("partition", rq.Partition))
-	s.respond(msg, VerbRescan, "queued", RescanReply{})
+	s.respond(msg, schemas.VerbRescan, "queued", RescanReply{})
 }
 
-func (s *Sensor) onStatus(msg *nats.Msg) { s.respond(msg, VerbStatus, "ok", s.Status()) }
+func (s *Sensor) onStatus(msg *nats.Msg) { s.respond(msg, schemas.VerbStatus, "ok", s.Status()) }
 
 // respond counts a control request and answers it when its sender asked for an answer.
 func (s *Sensor) respond(msg *nats.Msg, verb, outcome string, v any) {

@@ -184,7 +184,7 @@ func TestControl(t *testing.T) {
 	r := startSensor(t, testConfig(t, root+"/**"), Deps{Conn: nc})
 	first := r.s.Status().LastScan.Epoch
 
-	msg, err := nc.Request(schemas.ControlSubject("node1", VerbRescan), []byte(root), 10*time.Second)
+	msg, err := nc.Request(schemas.ControlSubject("node1", schemas.VerbRescan), []byte(root), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,14 +192,14 @@ func TestControl(t *testing.T) {
 	if err := json.Unmarshal(msg.Data, &rr); err != nil || rr.Error != "" || rr.Epoch <= first {
 		t.Fatalf("rescan reply %s (%v), want an epoch after %d", msg.Data, err, first)
 	}
-	msg, err = nc.Request(schemas.ControlSubject("node1", VerbRescan), []byte("/not/monitored"), 10*time.Second)
+	msg, err = nc.Request(schemas.ControlSubject("node1", schemas.VerbRescan), []byte("/not/monitored"), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(msg.Data, &rr); err != nil || rr.Error == "" {
 		t.Errorf("rescan of an unmonitored path: %s", msg.Data)
 	}
-	msg, err = nc.Request(schemas.ControlSubject("node1", VerbStatus), nil, 10*time.Second)
+	msg, err = nc.Request(schemas.ControlSubject("node1", schemas.VerbStatus), nil, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestResolverRescanRequest(t *testing.T) {
 	r := startSensor(t, testConfig(t, root+"/**"), Deps{Conn: nc})
 	first := r.s.Status().LastScan.Epoch
 	dev := r.s.Status().LastScan.Devs[0]
-	subject := schemas.ControlSubject("node1", VerbRescan)
+	subject := schemas.ControlSubject("node1", schemas.VerbRescan)
 	for _, data := range []string{`{"host":"other","dev":1}`, `{"host":`} {
 		msg, err := nc.Request(subject, []byte(data), 10*time.Second)
 		if err != nil {
@@ -257,7 +257,7 @@ func TestResolverRescanRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queued := r.s.m.controlReqs.WithLabelValues(VerbRescan, "queued")
+	queued := r.s.m.controlReqs.WithLabelValues(schemas.VerbRescan, "queued")
 	waitFor(t, 10*time.Second, "the three requests to be queued", func() bool { return testutil.ToFloat64(queued) == 3 })
 	r.s.scanMu.Unlock()
 	waitFor(t, 10*time.Second, "a rescan epoch after the request", func() bool {

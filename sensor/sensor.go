@@ -325,11 +325,9 @@ func (s *Sensor) ensureStream(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c := s.cfg.NATS.Stream
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return publish.EnsureRawStream(cctx, js, publish.RawStreamConfig{Partitions: c.Partitions, MaxAge: c.MaxAge,
-		MaxBytes: int64(c.MaxBytes), Duplicates: c.Duplicates, Replicas: c.Replicas})
+	return publish.EnsureRawStream(cctx, js, s.cfg.NATS.Stream.Raw())
 }
 
 func (s *Sensor) retryProvision(ctx context.Context) {

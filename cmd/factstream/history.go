@@ -116,7 +116,7 @@ func runHistory(ctx context.Context, cmd *cobra.Command, o *historyOptions) erro
 	if q.Path == "/" {
 		q.Path = "" // everything, gaps and paths outside any tree included
 	}
-	js, closeConn, err := o.connect("factstream-history")
+	js, explain, closeConn, err := o.connect("factstream-history")
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func runHistory(ctx context.Context, cmd *cobra.Command, o *historyOptions) erro
 	events, err := pipeline.History(ctx, js, q)
 	prog.finish()
 	if err != nil {
-		return fmt.Errorf("history of %s on %s: %w", o.path, o.host, err)
+		return explain("read "+schemas.RawStream, fmt.Errorf("history of %s on %s: %w", o.path, o.host, err))
 	}
 	slices.SortStableFunc(events, func(a, b schemas.Activity) int { return cmp.Compare(a.Time, b.Time) })
 	out := cmd.OutOrStdout()

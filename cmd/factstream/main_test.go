@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -103,7 +104,15 @@ func TestSensorWithProbes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "new/dir/file\xff\n"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port))
+	// The sensor's embedded server admits only the identities it wrote to its state directory.
+	if _, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port)); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("connecting without credentials: %v, want an authorization violation", err)
+	}
+	reader, err := natsauth.FileOption(natsauth.CredsFile(state, natsauth.RoleReader), natsauth.RoleReader, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port), reader)
 	if err != nil {
 		t.Fatal(err)
 	}

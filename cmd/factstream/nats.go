@@ -1,16 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/internal/natsserver"
+	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/sensor"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
 
@@ -18,6 +23,7 @@ import (
 type natsLink struct {
 	conn   *nats.Conn
 	server *natsserver.Server
+	ids    *natsauth.Identities // the embedded server's identities
 }
 
 // Close closes the connection, then stops the embedded server.
@@ -29,7 +35,8 @@ func (l *natsLink) Close() {
 }
 
 // connectNATS starts the embedded server (file storage under the state directory, listening on
-// loopback for other clients, an in-process connection for the sensor) or connects to an external one.
+// loopback for other clients, admitting only the identities of <state-dir>/creds, an in-process
+// connection for the sensor) or connects to an external one.
 // An external server that cannot be reached yet is not an error: the connection keeps trying and the
 // sensor spools meanwhile. The embedded server logs to serverLog.
 func connectNATS(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Logger) (*natsLink, error) {
@@ -37,7 +44,7 @@ func connectNATS(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Log
 	if cfg.NATS.URL == "" {
 		return startEmbedded(ctx, cfg, log, serverLog, opts)
 	}
-	extra, err := authOptions(cfg.NATS)
+	extra, err := authOptions(cfg.NATS, cfg.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -61,25 +68,72 @@ func startEmbedded(ctx context.Context, cfg sensor.Config, log, serverLog *zap.L
 	if err != nil {
 		return nil, fmt.Errorf("nats.embedded.listen: port %q: %w", portStr, err)
 	}
-	store := cfg.NATS.Embedded.StoreDir
-	if store == "" {
-		store = filepath.Join(cfg.StateDir, "jetstream")
+	ids, err := natsauth.EnsureIdentities(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the embedded NATS server's identities: %w", err)
 	}
-	srv, err := natsserver.Start(ctx, natsserver.Config{StoreDir: store, Host: host, Port: port, Logger: serverLog})
+	users, err := ids.Users(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	store := embeddedStore(cfg)
+	srv, err := natsserver.Start(ctx, natsserver.Config{StoreDir: store, Host: host, Port: port, Users: users,
+		TLS: natsserver.TLSConfig{Cert: cfg.NATS.Embedded.TLS.Cert, Key: cfg.NATS.Embedded.TLS.Key}, Logger: serverLog})
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded NATS server: %w", err)
 	}
-	nc, err := srv.Connect(opts...)
+	if err := provision(ctx, srv, ids, cfg, log); err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
+	nc, err := srv.Connect(append(opts, ids.Option(natsauth.RoleSensor, cfg.Host))...)
 	if err != nil {
 		srv.Shutdown()
 		return nil, err
 	}
-	log.Info("embedded NATS server running", zap.String("url", srv.ClientURL()), zap.String("store_dir", store))
-	return &natsLink{conn: nc, server: srv}, nil
+	log.Info("embedded NATS server running", zap.String("url", srv.ClientURL()), zap.String("store_dir", store),
+		zap.String("credentials", filepath.Join(cfg.StateDir, natsauth.CredsDir)))
+	return &natsLink{conn: nc, server: srv, ids: ids}, nil
 }
 
+// embeddedStore is the embedded server's JetStream store directory.
+func embeddedStore(cfg sensor.Config) string {
+	return cmp.Or(cfg.NATS.Embedded.StoreDir, filepath.Join(cfg.StateDir, "jetstream"))
+}
+
+// provision creates, as admin, the streams of the embedded server: FACT_RAW as the sensor is configured,
+// FACT_ACTIVITY and the snapshot store as a resolver needs them, the record streams denying deletes and
+// purges. The sensor and the resolver then only look them up: neither may manage streams.
+func provision(ctx context.Context, srv *natsserver.Server, ids *natsauth.Identities, cfg sensor.Config, log *zap.Logger) error {
+	nc, err := srv.Connect(ids.Option(natsauth.RoleAdmin, ""), nats.Name("factstream-provision"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
+	defer cancel()
+	if err := publish.EnsureRawStream(ctx, js, cfg.NATS.Stream.Raw()); err != nil {
+		return err
+	}
+	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{}); err != nil {
+		return err
+	}
+	changed, err := natsauth.Protect(ctx, js)
+	for _, name := range changed {
+		log.Warn("the stream allowed deleting and purging its messages; it denies both now", zap.String("stream", name))
+	}
+	return err
+}
+
+// provisionTimeout bounds provisioning the embedded server's streams.
+const provisionTimeout = time.Minute
+
 // authOptions are the TLS and credential options of an external connection.
-func authOptions(c sensor.NATSConfig) ([]nats.Option, error) {
+func authOptions(c sensor.NATSConfig, host string) ([]nats.Option, error) {
 	var opts []nats.Option
 	if c.TLS.CA != "" {
 		opts = append(opts, nats.RootCAs(c.TLS.CA))
@@ -87,13 +141,10 @@ func authOptions(c sensor.NATSConfig) ([]nats.Option, error) {
 	if c.TLS.Cert != "" {
 		opts = append(opts, nats.ClientCert(c.TLS.Cert, c.TLS.Key))
 	}
-	if c.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(c.CredsFile))
-	}
-	if c.NkeySeedFile != "" {
-		o, err := nats.NkeyOptionFromSeed(c.NkeySeedFile)
+	if file := cmp.Or(c.CredsFile, c.NkeySeedFile); file != "" {
+		o, err := natsauth.FileOption(file, natsauth.RoleSensor, host)
 		if err != nil {
-			return nil, fmt.Errorf("nats.nkey_seed_file: %w", err)
+			return nil, fmt.Errorf("nats credentials %s: %w", file, err)
 		}
 		opts = append(opts, o)
 	}

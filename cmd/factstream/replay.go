@@ -11,7 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/pipeline"
+	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
@@ -124,7 +126,7 @@ func runReplay(ctx context.Context, cmd *cobra.Command, o *replayOptions) error 
 	if err != nil {
 		return err
 	}
-	js, closeConn, err := o.connect("factstream-replay")
+	js, explain, closeConn, err := o.connect("factstream-replay")
 	if err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func runReplay(ctx context.Context, cmd *cobra.Command, o *replayOptions) error 
 	st, err := pipeline.Rebuild(ctx, js, q.opts)
 	prog.finish()
 	if err != nil {
-		return fmt.Errorf("replaying %s: %w", o.host, err)
+		return explain("read "+schemas.RawStream, fmt.Errorf("replaying %s: %w", o.host, err))
 	}
 	out := cmd.OutOrStdout()
 	if o.asJSON(cmd) {
@@ -143,24 +145,26 @@ func runReplay(ctx context.Context, cmd *cobra.Command, o *replayOptions) error 
 	return writeReplayText(out, q, st)
 }
 
-// connect connects to NATS for a forensic command and returns the JetStream context and what closes it.
-func (o *forensicOptions) connect(name string) (jetstream.JetStream, func(), error) {
+// connect connects to NATS as a reader for a forensic command and returns the JetStream context, what
+// explains a refusal of the server and what closes it.
+func (o *forensicOptions) connect(name string) (jetstream.JetStream, func(what string, err error) error, func(), error) {
 	log, err := o.client.logger()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	nc, err := o.client.connect(name, log)
+	nc, err := o.client.connect(name, natsauth.RoleReader, log)
 	if err != nil {
 		_ = log.Sync()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	closeAll := func() { nc.Close(); _ = log.Sync() }
 	js, err := jetstream.New(nc)
 	if err != nil {
 		closeAll()
-		return nil, nil, fmt.Errorf("creating jetstream context: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
-	return js, closeAll, nil
+	explain := func(what string, err error) error { return o.client.explain(nc, natsauth.RoleReader, what, err) }
+	return js, explain, closeAll, nil
 }
 
 // asJSON says whether to print JSON: --json, or stdout not a terminal when --json is not given.

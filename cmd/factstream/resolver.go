@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/schemas"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,7 @@ func runResolver(ctx context.Context, o *resolverOptions) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	nc, err := o.client.connect("factstream-resolver", log)
+	nc, err := o.client.connect("factstream-resolver", natsauth.RoleResolver, log)
 	if err != nil {
 		return err
 	}

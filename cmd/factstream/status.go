@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/pipeline/lease"
 	"github.com/factstream/factstream/schemas"
@@ -77,14 +78,14 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o *statusOptions) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	nc, err := o.client.connect("factstream-status", log)
+	nc, err := o.client.connect("factstream-status", natsauth.RoleReader, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	r, err := gatherStatus(ctx, nc, o.timeout)
 	if err != nil {
-		return err
+		return o.client.explain(nc, natsauth.RoleReader, "read the streams and the leases", err)
 	}
 	if o.json {
 		return writeJSON(cmd.OutOrStdout(), r)
@@ -390,7 +391,7 @@ func askSensor(ctx context.Context, nc *nats.Conn, host string, timeout time.Dur
 	st := sensorStatus{Host: host}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	m, err := nc.RequestWithContext(ctx, schemas.ControlSubject(host, sensor.VerbStatus), nil)
+	m, err := nc.RequestWithContext(ctx, schemas.ControlSubject(host, schemas.VerbStatus), nil)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		st.Error = "no sensor subscribed"

@@ -27,7 +27,7 @@ func TestStatusCommand(t *testing.T) {
 		h.command(5001, "/usr/bin/touch", fileEv(schemas.KindCreation, 30, simRoot, "x", fileMode))
 		h.wait()
 	}
-	sub, err := env.nc.Subscribe(schemas.ControlSubject("node-1", sensor.VerbStatus), func(m *nats.Msg) {
+	sub, err := env.nc.Subscribe(schemas.ControlSubject("node-1", schemas.VerbStatus), func(m *nats.Msg) {
 		b, _ := json.Marshal(sensor.Status{Host: "node-1", BootID: simBoot, ProbeSet: "lsm", Ready: true, LastSeq: 9,
 			Counters: bpf.Counters{"file_open": {Total: 100, RingbufferFull: 7}, "path_mkdir": {RingbufferFull: 2}}})
 		_ = m.Respond(b)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/client"
+	"github.com/factstream/factstream/internal/natsauth"
+	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
@@ -109,7 +111,7 @@ func runTail(ctx context.Context, cmd *cobra.Command, o *tailOptions) error {
 	out := cmd.OutOrStdout()
 	tty := stdoutIsTerminal(out)
 	asJSON := o.json || (!cmd.Flags().Changed("json") && !tty)
-	nc, err := o.client.connect("factstream-tail", log)
+	nc, err := o.client.connect("factstream-tail", natsauth.RoleReader, log)
 	if err != nil {
 		return err
 	}
@@ -119,5 +121,6 @@ func runTail(ctx context.Context, cmd *cobra.Command, o *tailOptions) error {
 		return err
 	}
 	p := newPrinter(out, asJSON, !asJSON && tty, true)
-	return follow(ctx, js, client.Options{Filter: o.filter, Start: start}, p, log)
+	err = follow(ctx, js, client.Options{Filter: o.filter, Start: start}, p, log)
+	return o.client.explain(nc, natsauth.RoleReader, "read "+schemas.ActivityStream, err)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/client"
+	"github.com/factstream/factstream/internal/natsauth"
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor"
@@ -38,6 +39,8 @@ type upOptions struct {
 	paths     []string
 	dataDir   string
 	listen    string
+	tlsCert   string
+	tlsKey    string
 	probes    string
 	host      string
 	json      bool
@@ -82,7 +85,9 @@ Loading the probes needs root (or CAP_BPF and CAP_PERFMON).`,
 func (o *upOptions) bind(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.paths, "path", nil, "monitored host path glob, repeatable (/srv/app, /srv/app/**, /srv/app/*.conf); replaces the default "+strings.Join(defaultUpPaths, ", "))
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where the NATS store (<dir>/jetstream) and the sensor's state live")
-	f.StringVar(&o.listen, "listen", sensor.DefaultEmbeddedListen, "address the embedded NATS server listens on")
+	f.StringVar(&o.listen, "listen", sensor.DefaultEmbeddedListen, "address the embedded NATS server listens on; beyond loopback it needs --tls-cert and --tls-key")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) of the embedded NATS server")
+	f.StringVar(&o.tlsKey, "tls-key", "", "key file (PEM) of the embedded NATS server")
 	f.StringVar(&o.probes, "probes", "auto", "probe set: auto, lsm or tracepoint")
 	f.StringVar(&o.host, "host", "", "node name in subjects and events (default: the host name up to its first dot)")
 	f.BoolVar(&o.json, "json", false, "print JSON lines (the stable form of schemas/README.md) and nothing else on stdout")
@@ -158,6 +163,8 @@ func (o *upOptions) sensorConfig(changed func(string) bool, env []string) (senso
 		set("path", "paths", "FACTSTREAM_PATHS", paths...),
 		set("data-dir", "state-dir", "FACTSTREAM_STATE_DIR", o.dataDir),
 		set("listen", "nats-embedded-listen", "FACTSTREAM_NATS_EMBEDDED_LISTEN", o.listen),
+		set("tls-cert", "nats-embedded-tls-cert", "FACTSTREAM_NATS_EMBEDDED_TLS_CERT", o.tlsCert),
+		set("tls-key", "nats-embedded-tls-key", "FACTSTREAM_NATS_EMBEDDED_TLS_KEY", o.tlsKey),
 		set("probes", "probes-set", "FACTSTREAM_PROBES_SET", o.probes),
 		set("host", "host", "FACTSTREAM_HOST", host),
 		set("metrics-listen", "metrics-listen", "FACTSTREAM_METRICS_LISTEN", o.metrics),
@@ -211,7 +218,8 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 	defer st.Close()
 
 	// The resolver and the output have in-process connections of their own.
-	rconn, err := st.link.server.Connect(connLogging(log), nats.Name("factstream-resolver-"+cfg.Host))
+	rconn, err := st.link.server.Connect(connLogging(log), nats.Name("factstream-resolver-"+cfg.Host),
+		st.link.ids.Option(natsauth.RoleResolver, ""))
 	if err != nil {
 		return err
 	}
@@ -221,16 +229,14 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 	if err != nil {
 		return err
 	}
-	oconn, err := st.link.server.Connect(connLogging(log), nats.Name("factstream-up-output"))
+	oconn, err := st.link.server.Connect(connLogging(log), nats.Name("factstream-up-output"),
+		st.link.ids.Option(natsauth.RoleReader, ""))
 	if err != nil {
 		return err
 	}
 	defer oconn.Close()
 	js, err := jetstream.New(oconn)
 	if err != nil {
-		return err
-	}
-	if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamsConfig{}); err != nil {
 		return err
 	}
 
@@ -306,19 +312,19 @@ func runUp(ctx context.Context, cmd *cobra.Command, o *upOptions) error {
 	return nil
 }
 
-// printBanner tells, on stderr, what up watches, with which probes, and where its data is.
+// printBanner tells, on stderr, what up watches, with which probes, where its data is, and how to read
+// the events from elsewhere.
 func printBanner(w io.Writer, cfg sensor.Config, st *sensorStack, took time.Duration) {
-	store := cfg.NATS.Embedded.StoreDir
-	if store == "" {
-		store = filepath.Join(cfg.StateDir, "jetstream")
-	}
 	url := st.link.server.ClientURL()
+	reader := natsauth.CredsFile(cfg.StateDir, natsauth.RoleReader)
 	fmt.Fprintf(w, `factstream is up (%s)
   host      %s
   watching  %s
   probes    %s: %s
   data      %s (NATS JetStream store %s)
-  nats      %s  (factstream tail --nats %s; nats stream info %s)
+  nats      %s, credentials in %s (root only)
+            factstream tail --data-dir %s
+            nats --server %s --nkey %s stream info %s
 `, took.Round(time.Millisecond), cfg.Host, strings.Join(cfg.Paths, "  "), st.probes.Set(), st.probes.Why(),
-		cfg.StateDir, store, url, url, schemas.ActivityStream)
+		cfg.StateDir, embeddedStore(cfg), url, filepath.Dir(reader), cfg.StateDir, url, reader, schemas.ActivityStream)
 }

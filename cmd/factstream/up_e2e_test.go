@@ -33,6 +33,13 @@ const execEnv = "FACTSTREAM_TEST_EXEC"
 const envE2EProbes = "FACTSTREAM_E2E_PROBES"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(nobodyEnv); spec != "" {
+		if err := nobodyChecks(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "checks as nobody:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(execEnv) == "1" {
 		if err := run(); err != nil {
 			fmt.Fprintln(os.Stderr, "factstream:", err)
@@ -161,29 +168,12 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 
 	start := time.Now()
-	up, upOut, upErr := startFactstream(t, ctx, "up", "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
-		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn", "--probes", probes)
-	exited := make(chan error, 1)
-	go func() { exited <- up.Wait() }()
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		select {
-		case err := <-exited:
-			if msg := upErr.String(); strings.Contains(msg, "probe set unavailable") && probes == "auto" {
-				t.Skipf("no probe set runs on this kernel: %s", msg)
-			}
-			t.Fatalf("up exited before it was ready: %v\n%s", err, upErr.String())
-		case <-ctx.Done():
-			t.Fatalf("up not ready:\n%s", upErr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	up, upOut, upErr, exited := startUp(t, ctx, probes, "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
+		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn")
 	t.Logf("up ready after %v", time.Since(start).Round(time.Millisecond))
 
-	tail, tailOut, tailErr := startFactstream(t, ctx, "tail", "--json", "--nats", url, "--since", "all", "--path", mon+"/**",
-		"--path", mon, "--path", other+"/**")
+	tail, tailOut, tailErr := startFactstream(t, ctx, "tail", "--json", "--nats", url, "--data-dir", data, "--since", "all",
+		"--path", mon+"/**", "--path", mon, "--path", other+"/**")
 
 	sh := func(script string) {
 		t.Helper()
@@ -363,6 +353,35 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startUp starts `up` with args and the probe set probes, and waits until it writes the file its
+// --ready-file names; it skips when no probe set runs here and probes is auto. exited gets up's exit.
+func startUp(t *testing.T, ctx context.Context, probes string, args ...string) (up *exec.Cmd, out *lines, stderr *lockedBuffer, exited <-chan error) {
+	t.Helper()
+	i := slices.Index(args, "--ready-file")
+	if i < 0 || i+1 == len(args) {
+		t.Fatal("startUp needs --ready-file")
+	}
+	ready := args[i+1]
+	up, out, stderr = startFactstream(t, ctx, append([]string{"up", "--probes", probes}, args...)...)
+	done := make(chan error, 1)
+	go func() { done <- up.Wait() }()
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			return up, out, stderr, done
+		}
+		select {
+		case err := <-done:
+			if msg := stderr.String(); strings.Contains(msg, "probe set unavailable") && probes == "auto" {
+				t.Skipf("no probe set runs on this kernel: %s", msg)
+			}
+			t.Fatalf("up exited before it was ready: %v\n%s", err, stderr.String())
+		case <-ctx.Done():
+			t.Fatalf("up not ready (no %s):\n%s", ready, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // startFactstream starts the test binary as factstream with args, collecting its JSON lines and its

@@ -2,6 +2,7 @@ package natsserver
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -38,9 +39,23 @@ type Config struct {
 	Cluster ClusterConfig
 	// ReadyTimeout bounds the wait for the server to accept connections; DefaultReadyTimeout when zero.
 	ReadyTimeout time.Duration
+	// Users, when set, are the only identities that may connect, each with its permissions (see package
+	// natsauth); without them the server admits anyone, which only tests do.
+	Users []*server.NkeyUser
+	// TLS secures client connections; it is required to listen on an address other than loopback.
+	TLS TLSConfig
 	// Logger receives the server's log lines (notices at Info); nil discards them.
 	Logger *zap.Logger
 }
+
+// TLSConfig names the server's certificate and key files (PEM). In-process connections skip TLS.
+type TLSConfig struct {
+	Cert string
+	Key  string
+}
+
+// enabled says whether TLS is configured.
+func (t TLSConfig) enabled() bool { return t.Cert != "" || t.Key != "" }
 
 // JetStreamLimits are JetStream's account-wide resource limits; zero lets the server pick (a share of
 // memory and disk).
@@ -84,7 +99,23 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Cluster.Name != "" && cfg.Cluster.Host == "" {
 		cfg.Cluster.Host = cfg.Host
 	}
+	if (cfg.TLS.Cert == "") != (cfg.TLS.Key == "") {
+		return cfg, fmt.Errorf("checking config: TLS: %w", ErrTLSIncomplete)
+	}
+	if !cfg.DontListen && !cfg.TLS.enabled() && !IsLoopback(cfg.Host) {
+		return cfg, fmt.Errorf("checking config: Host %s: %w", cfg.Host, ErrTLSRequired)
+	}
 	return cfg, nil
+}
+
+// IsLoopback says whether host (a name or an address) is this machine's loopback: only there may clients
+// connect without TLS.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // serverOptions translates a defaulted Config into nats-server options.
@@ -99,6 +130,14 @@ func (cfg Config) serverOptions() (*server.Options, error) {
 		JetStreamMaxMemory: cfg.JetStream.MaxMemory,
 		JetStreamMaxStore:  cfg.JetStream.MaxStore,
 		NoSigs:             true,
+		Nkeys:              cfg.Users,
+	}
+	if cfg.TLS.enabled() {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key})
+		if err != nil {
+			return nil, fmt.Errorf("checking config: TLS: %w", err)
+		}
+		opts.TLSConfig, opts.TLS = tc, true
 	}
 	if cfg.Cluster.Name == "" {
 		return opts, nil

@@ -16,4 +16,9 @@ var (
 	ErrStoreLocked = errors.New("store directory in use by another server")
 	// ErrNoJetStream means the server started but JetStream is not enabled.
 	ErrNoJetStream = errors.New("jetstream not enabled")
+	// ErrTLSRequired means the server would listen beyond loopback without TLS: clients would send their
+	// credentials and read the record in the clear.
+	ErrTLSRequired = errors.New("listening beyond loopback requires TLS (a server certificate and key)")
+	// ErrTLSIncomplete means only one of the TLS certificate and key is set.
+	ErrTLSIncomplete = errors.New("TLS needs both a certificate and a key")
 )

@@ -67,6 +67,9 @@ func (c RawStreamConfig) streamConfig() jetstream.StreamConfig {
 		MaxBytes:         maxBytes,
 		Duplicates:       c.Duplicates,
 		Replicas:         c.Replicas,
+		// The record: nobody may delete a message or purge it; it shrinks by its limits only.
+		DenyDelete: true,
+		DenyPurge:  true,
 	}
 }
 
