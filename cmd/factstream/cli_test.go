@@ -235,3 +235,10 @@ func TestHumanLines(t *testing.T) {
 		t.Errorf("colour: %q", colored)
 	}
 }
+
+func TestUpBeyondLoopbackNeedsTLS(t *testing.T) {
+	_, err := execute(context.Background(), "up", "--listen", "0.0.0.0:4222", "--data-dir", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), `"0.0.0.0:4222" is beyond loopback`) || !strings.Contains(err.Error(), "tls") {
+		t.Fatalf("up --listen 0.0.0.0:4222 without TLS: %v, want a refusal that names TLS", err)
+	}
+}

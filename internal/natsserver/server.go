@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,7 +161,9 @@ func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 // applied after it. In-process connections do not survive a restart; use ClientURL for that.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	all := append([]nats.Option{nats.InProcessServer(s.ns), nats.Name(s.cfg.ServerName + "-inprocess")}, opts...)
-	nc, err := nats.Connect(s.ClientURL(), all...)
+	// The server lets in-process clients skip TLS; a tls:// URL would make the client insist on it.
+	_, hostPort, _ := strings.Cut(s.ClientURL(), "://")
+	nc, err := nats.Connect("nats://"+hostPort, all...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting in-process to %q: %w", s.cfg.ServerName, err)
 	}

@@ -125,9 +125,15 @@ func TestCluster(t *testing.T) {
 	}
 	c.Restart(1)
 	c.WaitForMetaLeader()
-	st, err := js.Stream(ctx, "R3")
-	if err != nil {
-		t.Fatal(err)
+	// The client may be reconnecting and the stream electing a leader: a lookup can time out meanwhile.
+	var st jetstream.Stream
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if st, err = js.Stream(ctx, "R3"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("looking up R3 after restarting a server, for a minute: %v", err)
+		}
 	}
 	if got := st.CachedInfo().Config.Replicas; got != 3 {
 		t.Fatalf("replicas %d", got)
