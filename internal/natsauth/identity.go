@@ -154,7 +154,7 @@ func keyOption(kp nkeys.KeyPair, role Role, host string) nats.Option {
 // inboxOption sets the inbox prefix of role, unless it is the default one.
 func inboxOption(role Role, host string) nats.Option {
 	p := InboxPrefix(role, host)
-	if p+"." == defaultInbox {
+	if p+"." == nats.InboxPrefix {
 		return func(*nats.Options) error { return nil }
 	}
 	return nats.CustomInboxPrefix(p)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // Role is what an identity is for.
@@ -44,11 +45,8 @@ func InboxPrefix(role Role, host string) string {
 	case RoleResolver:
 		return inboxRoot + ".resolver"
 	}
-	return strings.TrimSuffix(defaultInbox, ".")
+	return strings.TrimSuffix(nats.InboxPrefix, ".")
 }
-
-// defaultInbox is nats.go's default inbox prefix (nats.InboxPrefix).
-const defaultInbox = "_INBOX."
 
 // Streams of JetStream's key-value and object stores, as JetStream names them.
 var (
@@ -151,7 +149,7 @@ func readerPermissions() *server.Permissions {
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: allow},
-		Subscribe: &server.SubjectPermission{Allow: []string{defaultInbox + ">"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{nats.InboxPrefix + ">"}},
 	}
 }
 
@@ -164,6 +162,6 @@ func adminPermissions() *server.Permissions {
 				jsAPI("STREAM.DELETE." + schemas.ActivityStream),
 			},
 		},
-		Subscribe: &server.SubjectPermission{Allow: []string{defaultInbox + ">"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{nats.InboxPrefix + ">"}},
 	}
 }
