@@ -133,9 +133,11 @@ func TestOutageExactlyOnce(t *testing.T) {
 	t.Log("server started again")
 	time.Sleep(2 * time.Second)
 	sent := p.halt()
-	waitFor(t, 30*time.Second, "the backlog to drain", func() bool {
+	// The last records may still wait in the probes' channel: drained means read up to sent, then published.
+	waitFor(t, 30*time.Second, "the sensor to read every record and drain its backlog", func() bool {
 		st := r.s.Status()
-		return st.Pending == 0 && st.Spool.Batches == 0 && st.Spool.MemoryBytes == 0 && st.Spool.PendingAcks == 0
+		return st.KernelSeq >= sent && st.Pending == 0 && st.Spool.Batches == 0 && st.Spool.MemoryBytes == 0 &&
+			st.Spool.PendingAcks == 0
 	})
 	r.stop(t)
 	lastSeq := r.s.seqs.Peek(0) - 1
