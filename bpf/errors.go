@@ -12,6 +12,8 @@ var (
 	ErrClosed = errors.New("probes closed")
 	// ErrBadPrefix: a path prefix the kernel cannot match (relative, too long).
 	ErrBadPrefix = errors.New("bad path prefix")
+	// ErrTooManyMounts: more monitored mounts than the probes' map holds.
+	ErrTooManyMounts = errors.New("too many monitored mounts")
 	// ErrNoTaskIterator: the kernel did not load the task iterator, so Processes cannot list processes.
 	ErrNoTaskIterator = errors.New("no task iterator loaded")
 	// ErrBadPinPath: Options.PinPath is not a directory on a BPF filesystem.

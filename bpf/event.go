@@ -90,10 +90,11 @@ type Flags uint8
 const (
 	FlagRenameExchange = Flags(lsmEventFlagsFLAG_RENAME_EXCHANGE)
 	FlagRenameReplace  = Flags(lsmEventFlagsFLAG_RENAME_REPLACE)
-	FlagPathIsOld      = Flags(lsmEventFlagsFLAG_PATH_IS_OLD)
-	FlagPathTruncated  = Flags(lsmEventFlagsFLAG_PATH_TRUNCATED)
-	FlagMountMove      = Flags(lsmEventFlagsFLAG_MOUNT_MOVE)
-	FlagStatxInode     = Flags(lsmEventFlagsFLAG_STATX_INODE)
+	// FlagPathOutside: rename, link: the new side lies outside every monitored tree, and Path names it.
+	FlagPathOutside   = Flags(lsmEventFlagsFLAG_PATH_OUTSIDE)
+	FlagPathTruncated = Flags(lsmEventFlagsFLAG_PATH_TRUNCATED)
+	FlagMountMove     = Flags(lsmEventFlagsFLAG_MOUNT_MOVE)
+	FlagStatxInode    = Flags(lsmEventFlagsFLAG_STATX_INODE)
 	// FlagPathProcessView: the path is the acting task's view from another mount namespace (a
 	// container), not a host path.
 	FlagPathProcessView = Flags(lsmEventFlagsFLAG_PATH_PROCESS_VIEW)
@@ -112,7 +113,10 @@ type Event struct {
 
 	Name  []byte // the dentry name; exec: the executable's path
 	Name2 []byte // rename, link: the old name; symlink: the target; xattr, acl: the attribute; mount: fs type; exec: argv, NUL-separated
-	Path  []byte // the full path, when matched by path or named from a container (FlagPathProcessView); exec: the cgroup name
+	Path  []byte // the full path, when matched by path, outside (FlagPathOutside) or named through another mount or from a container (FlagPathProcessView); exec: the cgroup name
+	// OldPath: rename, link: the old side's path, only where that side is not tracked (matched by path, or
+	// outside every monitored tree).
+	OldPath []byte
 
 	buf []byte
 }
@@ -151,17 +155,21 @@ func (e *Event) Decode(record []byte) error {
 	}
 	e.buf = append(e.buf[:0], record...)
 	e.Header = *(*Header)(unsafe.Pointer(&e.buf[0]))
-	end := headerSize + int(e.ExtLen) + int(e.NameLen) + int(e.Name2Len) + int(e.PathLen)
+	off := headerSize + int(e.ExtLen)
+	if off > len(e.buf) {
+		return fmt.Errorf("decode %v record: %w: kind-specific part of %d bytes, have %d", Kind(e.Kind), ErrMalformed, e.ExtLen, len(e.buf)-headerSize)
+	}
+	if err := e.decodeExt(e.buf[headerSize:off]); err != nil {
+		return err
+	}
+	end := off + int(e.NameLen) + int(e.Name2Len) + int(e.PathLen) + int(e.Move.OldPathLen)
 	if int(e.Size) != end || end > len(e.buf) {
 		return fmt.Errorf("decode %v record: %w: size %d, parts add up to %d, have %d bytes", Kind(e.Kind), ErrMalformed, e.Size, end, len(e.buf))
 	}
-	if err := e.decodeExt(e.buf[headerSize : headerSize+int(e.ExtLen)]); err != nil {
-		return err
-	}
-	off := headerSize + int(e.ExtLen)
 	e.Name, off = e.buf[off:off+int(e.NameLen):off+int(e.NameLen)], off+int(e.NameLen)
 	e.Name2, off = e.buf[off:off+int(e.Name2Len):off+int(e.Name2Len)], off+int(e.Name2Len)
-	e.Path = e.buf[off : off+int(e.PathLen) : off+int(e.PathLen)]
+	e.Path, off = e.buf[off:off+int(e.PathLen):off+int(e.PathLen)], off+int(e.PathLen)
+	e.OldPath = e.buf[off:end:end]
 	return nil
 }
 
@@ -198,8 +206,8 @@ func (e *Event) decodeExt(ext []byte) error {
 
 // String is a one-line description for logs and test failures.
 func (e *Event) String() string {
-	return fmt.Sprintf("#%d %v %s dev=%d ino=%d parent=%d name=%q name2=%q path=%q monitored=%v flags=%#x pid=%d comm=%s size=%d",
-		e.Seq, Kind(e.Kind), e.probeName(), e.Dev, e.Ino, e.ParentIno, e.Name, e.Name2, e.Path, Monitored(e.Monitored),
+	return fmt.Sprintf("#%d %v %s dev=%d ino=%d parent=%d name=%q name2=%q path=%q old_path=%q monitored=%v flags=%#x pid=%d comm=%s size=%d",
+		e.Seq, Kind(e.Kind), e.probeName(), e.Dev, e.Ino, e.ParentIno, e.Name, e.Name2, e.Path, e.OldPath, Monitored(e.Monitored),
 		e.Flags, e.Tgid, e.CommString(), e.Size)
 }
 

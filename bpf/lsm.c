@@ -163,7 +163,7 @@ int BPF_PROG(path_link, struct dentry *old_dentry, const struct path *new_dir, s
 	ext->old_parent_ino = old.parent_ino;
 	ext->old_monitored = old.monitored;
 	set_name2_dentry(s, &off, old_dentry);
-	end_record(s, &t, off, HOOK_PATH_LINK);
+	end_move(s, &t, &old, off, HOOK_PATH_LINK);
 	return 0;
 }
 
@@ -267,19 +267,12 @@ int BPF_PROG(path_rename, const struct path *old_dir, struct dentry *old_dentry,
 	s = begin_record(&dst, KIND_RENAME, sizeof(*ext), &off);
 	if (!s)
 		return 0;
-	if (!dst.monitored && src.monitored == MONITORED_BY_PATH) {
-		/* only the source matched by path: the record carries the source's path */
-		dst.flags |= FLAG_PATH_IS_OLD;
-		((struct event_hdr *)s->buf)->flags |= FLAG_PATH_IS_OLD;
-		dst.dentry = old_dentry;
-		dst.mnt = src.mnt;
-	}
 	ext = EXT(s, struct ext_move);
 	ext->old_parent_ino = src.parent_ino;
 	ext->target_ino = dst_ino;
 	ext->old_monitored = src.monitored;
 	set_name2_dentry(s, &off, old_dentry);
-	end_record(s, &dst, off, HOOK_PATH_RENAME);
+	end_move(s, &dst, &src, off, HOOK_PATH_RENAME);
 	return 0;
 }
 

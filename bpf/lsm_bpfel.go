@@ -32,7 +32,7 @@ type lsmEventFlags uint32
 const (
 	lsmEventFlagsFLAG_RENAME_EXCHANGE   lsmEventFlags = 1
 	lsmEventFlagsFLAG_RENAME_REPLACE    lsmEventFlags = 2
-	lsmEventFlagsFLAG_PATH_IS_OLD       lsmEventFlags = 4
+	lsmEventFlagsFLAG_PATH_OUTSIDE      lsmEventFlags = 4
 	lsmEventFlagsFLAG_PATH_TRUNCATED    lsmEventFlags = 8
 	lsmEventFlagsFLAG_MOUNT_MOVE        lsmEventFlags = 16
 	lsmEventFlagsFLAG_STATX_INODE       lsmEventFlags = 32
@@ -108,7 +108,9 @@ type lsmExtMove struct {
 	OldParentIno uint64
 	TargetIno    uint64
 	OldMonitored uint8
-	Pad          [7]uint8
+	Pad          uint8
+	OldPathLen   uint16
+	Pad2         [4]uint8
 }
 
 type lsmExtOwner struct {
@@ -219,6 +221,7 @@ type lsmProcInfo struct {
 type lsmSettings struct {
 	_           structs.HostLayout
 	PrefixCount uint32
+	MountCount  uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -228,6 +231,7 @@ const (
 	lsmMapCounters          = "counters"
 	lsmMapEvents            = "events"
 	lsmMapLookupScratch     = "lookup_scratch"
+	lsmMapMonitoredMounts   = "monitored_mounts"
 	lsmMapPathScratch       = "path_scratch"
 	lsmMapPrefixes          = "prefixes"
 	lsmMapRecordScratch     = "record_scratch"
@@ -346,6 +350,7 @@ type lsmMapSpecs struct {
 	Counters        *ebpf.MapSpec `ebpf:"counters"`
 	Events          *ebpf.MapSpec `ebpf:"events"`
 	LookupScratch   *ebpf.MapSpec `ebpf:"lookup_scratch"`
+	MonitoredMounts *ebpf.MapSpec `ebpf:"monitored_mounts"`
 	PathScratch     *ebpf.MapSpec `ebpf:"path_scratch"`
 	Prefixes        *ebpf.MapSpec `ebpf:"prefixes"`
 	RecordScratch   *ebpf.MapSpec `ebpf:"record_scratch"`
@@ -400,6 +405,7 @@ type lsmMaps struct {
 	Counters        *ebpf.Map `ebpf:"counters"`
 	Events          *ebpf.Map `ebpf:"events"`
 	LookupScratch   *ebpf.Map `ebpf:"lookup_scratch"`
+	MonitoredMounts *ebpf.Map `ebpf:"monitored_mounts"`
 	PathScratch     *ebpf.Map `ebpf:"path_scratch"`
 	Prefixes        *ebpf.Map `ebpf:"prefixes"`
 	RecordScratch   *ebpf.Map `ebpf:"record_scratch"`
@@ -414,6 +420,7 @@ func (m *lsmMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.LookupScratch,
+		m.MonitoredMounts,
 		m.PathScratch,
 		m.Prefixes,
 		m.RecordScratch,

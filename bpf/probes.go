@@ -100,8 +100,9 @@ type Probes struct {
 	pinDir   string // where the maps and links are pinned; empty: not pinned
 	reused   bool   // the links were pinned by an earlier Load, which this one continues
 
-	mu       sync.Mutex // guards prefixes and the runtime_settings map
-	prefixes map[string]struct{}
+	mu         sync.Mutex // guards prefixes, mountCount and the runtime_settings map
+	prefixes   map[string]struct{}
+	mountCount int // entries in the monitored_mounts map
 
 	closeOnce sync.Once
 	closeErr  error
@@ -486,11 +487,54 @@ func (p *Probes) RemovePrefix(prefix string) error {
 }
 
 func (p *Probes) setPrefixCount() error {
-	v := lsmSettings{PrefixCount: uint32(len(p.prefixes))}
+	v := lsmSettings{PrefixCount: uint32(len(p.prefixes)), MountCount: uint32(p.mountCount)}
 	if err := p.coll.Maps["runtime_settings"].Update(uint32(0), &v, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("set prefix count: %w", err)
+		return fmt.Errorf("set runtime settings: %w", err)
 	}
 	return nil
+}
+
+// SetMounts names the mounts (by mount id, as statx's STATX_MNT_ID and /proc/self/mountinfo give it) the
+// monitored paths live on, replacing any earlier set. A monitored file reached through any other mount (a
+// bind mount, a second mount of its filesystem) is then reported with the path the process used, flagged
+// FlagPathProcessView. With no ids every mount counts as a monitored one.
+func (p *Probes) SetMounts(ids []uint32) error {
+	m := p.coll.Maps["monitored_mounts"]
+	if len(ids) > int(m.MaxEntries()) {
+		return fmt.Errorf("set monitored mounts: %w: %d mounts, the map holds %d", ErrTooManyMounts, len(ids), m.MaxEntries())
+	}
+	want := make(map[uint32]struct{}, len(ids))
+	for _, id := range ids {
+		want[id] = struct{}{}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var stale []uint32
+	var (
+		k uint32
+		v uint8
+	)
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if _, ok := want[k]; !ok {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("set monitored mounts: read the map: %w", err)
+	}
+	for _, id := range stale {
+		if err := m.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("set monitored mounts: remove mount %d: %w", id, err)
+		}
+	}
+	for id := range want {
+		if err := m.Update(id, uint8(1), ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("set monitored mounts: add mount %d: %w", id, err)
+		}
+	}
+	p.mountCount = len(want)
+	return p.setPrefixCount()
 }
 
 // Prefixes returns the path prefixes the probes match, sorted: those added with AddPrefix and, for reused

@@ -543,11 +543,19 @@ static __always_inline void rename_keep_tracked(struct call *c, struct target *d
 	}
 }
 
+/* old_side makes t the old side of a rename or link from the lookup of its old name, for its path. */
+static __always_inline void old_side(struct target *t, struct lookup *l, __u8 monitored)
+{
+	if (!target_of_lookup(t, l))
+		__builtin_memset(t, 0, sizeof(*t));
+	t->monitored = monitored;
+}
+
 static __always_inline int rename_exit(long ret)
 {
 	struct call *c;
 	struct lookup *l;
-	struct target dst;
+	struct target dst, src;
 	struct ext_move *ext;
 	struct scratch *s;
 	struct event_hdr *h;
@@ -606,17 +614,8 @@ static __always_inline int rename_exit(long ret)
 		k.parent_ino = READ_VIA(l->parent, d_inode, i_ino);
 		bpf_map_update_elem(&recent_moves, &k, &dst.ino, BPF_ANY);
 	}
-	if (!dst.monitored && c->monitored == MONITORED_BY_PATH && l->parent) {
-		/* only the source matched by path: the record carries the source's path */
-		h->flags |= FLAG_PATH_IS_OLD;
-		dst.flags |= FLAG_PATH_IS_OLD;
-		dst.dentry = l->parent;
-		dst.mnt = l->mnt;
-		dst.in_parent = 1;
-		dst.comp_off = l->name_off;
-		dst.comp_len = l->name_len;
-	}
-	end_record(s, &dst, off, HOOK_SYS_RENAME);
+	old_side(&src, l, c->monitored);
+	end_move(s, &dst, &src, off, HOOK_SYS_RENAME);
 	return 0;
 }
 
@@ -633,7 +632,7 @@ static __always_inline int link_exit(long ret)
 {
 	struct call *c;
 	struct lookup *l;
-	struct target t;
+	struct target t, old;
 	struct ext_move *ext;
 	struct scratch *s;
 	struct event_hdr *h;
@@ -677,7 +676,8 @@ static __always_inline int link_exit(long ret)
 	ext->old_monitored = old_monitored;
 	h->name2_len = append_component(s, off, l);
 	off += h->name2_len;
-	end_record(s, &t, off, HOOK_SYS_LINK);
+	old_side(&old, l, old_monitored);
+	end_move(s, &t, &old, off, HOOK_SYS_LINK);
 	return 0;
 }
 

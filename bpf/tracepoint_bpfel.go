@@ -22,6 +22,7 @@ const (
 	tracepointMapEvents              = "events"
 	tracepointMapLookupScratch       = "lookup_scratch"
 	tracepointMapLookupState         = "lookup_state"
+	tracepointMapMonitoredMounts     = "monitored_mounts"
 	tracepointMapPathScratch         = "path_scratch"
 	tracepointMapPrefixes            = "prefixes"
 	tracepointMapRecentMoves         = "recent_moves"
@@ -251,6 +252,7 @@ type tracepointMapSpecs struct {
 	Events          *ebpf.MapSpec `ebpf:"events"`
 	LookupScratch   *ebpf.MapSpec `ebpf:"lookup_scratch"`
 	LookupState     *ebpf.MapSpec `ebpf:"lookup_state"`
+	MonitoredMounts *ebpf.MapSpec `ebpf:"monitored_mounts"`
 	PathScratch     *ebpf.MapSpec `ebpf:"path_scratch"`
 	Prefixes        *ebpf.MapSpec `ebpf:"prefixes"`
 	RecentMoves     *ebpf.MapSpec `ebpf:"recent_moves"`
@@ -314,6 +316,7 @@ type tracepointMaps struct {
 	Events          *ebpf.Map `ebpf:"events"`
 	LookupScratch   *ebpf.Map `ebpf:"lookup_scratch"`
 	LookupState     *ebpf.Map `ebpf:"lookup_state"`
+	MonitoredMounts *ebpf.Map `ebpf:"monitored_mounts"`
 	PathScratch     *ebpf.Map `ebpf:"path_scratch"`
 	Prefixes        *ebpf.Map `ebpf:"prefixes"`
 	RecentMoves     *ebpf.Map `ebpf:"recent_moves"`
@@ -334,6 +337,7 @@ func (m *tracepointMaps) Close() error {
 		m.Events,
 		m.LookupScratch,
 		m.LookupState,
+		m.MonitoredMounts,
 		m.PathScratch,
 		m.Prefixes,
 		m.RecentMoves,

@@ -12,8 +12,10 @@ import (
 //   - path is the path as the process named it: the event's own Path when the kernel matched it by path
 //     or reported the process's view (a container), otherwise the index's host path;
 //   - host_path is the index's host path when the file is tracked, empty otherwise;
-//   - a rename carries the source in old (host path from the index, empty when the source was outside
-//     the tree); RENAME_EXCHANGE gives two renames, one per inode;
+//   - a rename carries the source in old: its path as the process named it (the kernel's, where the
+//     source was not tracked, else the index's) and its host path (empty when the source was outside the
+//     tree); a rename out of the tree has the destination as path and no host path;
+//     RENAME_EXCHANGE gives two renames, one per inode;
 //   - link carries the existing name's path as target, symlink its target;
 //   - events whose paths are all outside host's patterns are dropped; an event without any path (an
 //     inode the index lost) is kept, as nothing says it is outside.
@@ -34,8 +36,9 @@ func Enrich(host, boot string, ev *schemas.RawEvent, c Change, procs *ProcTable,
 	}
 	if ev.Kind == schemas.KindRename && ev.Flags&schemas.FlagRenameExchange != 0 && ev.TargetIno != 0 {
 		// The target took the source's old name: its new path is the source's old one and vice versa.
-		a.Ino, a.Mode = ev.TargetIno, 0
-		a.Path, a.HostPath, a.OldPath, a.OldHostPath = c.OldPath, c.OldPath, pathOr(ev.Path, c.Path), c.Path
+		a.Ino, a.Mode, a.Monitored = ev.TargetIno, 0, ev.OldMonitored
+		a.Path, a.HostPath = pathOr(ev.OldPath, c.OldPath), oldHostPath(ev, c)
+		a.OldPath, a.OldHostPath = pathOr(ev.Path, c.Path), c.Path
 		if inScope(host, &a, patterns) {
 			emit(&a)
 		}
@@ -49,19 +52,28 @@ func pathOr(p, fallback []byte) []byte {
 	return fallback
 }
 
+// oldHostPath is the host path of a rename's or link's old side: the index's, or the kernel's own path
+// where that side matched by path (a host path, as the process is in the host's view).
+func oldHostPath(ev *schemas.RawEvent, c Change) []byte {
+	if len(c.OldPath) == 0 && ev.OldMonitored == schemas.MonitoredByPath && ev.Flags&schemas.FlagProcessView == 0 {
+		return ev.OldPath
+	}
+	return c.OldPath
+}
+
 // fillFile sets the fields that come from the raw event and the index.
 func fillFile(a *schemas.Activity, host string, ev *schemas.RawEvent, c Change) {
 	*a = schemas.Activity{Time: ev.Time, Host: host, Type: ev.Kind.String(), Path: pathOr(ev.Path, c.Path),
 		HostPath: c.Path, Dev: ev.Dev, Ino: ev.Ino, Monitored: ev.Monitored, Probe: ev.Probe}
 	switch ev.Kind {
 	case schemas.KindRename:
-		a.OldPath, a.OldHostPath, a.Mode = c.OldPath, c.OldPath, ev.Mode
+		a.OldPath, a.OldHostPath, a.Mode = pathOr(ev.OldPath, c.OldPath), oldHostPath(ev, c), ev.Mode
 	case schemas.KindCreation, schemas.KindMkdir:
 		a.Mode, a.UID, a.GID = ev.Mode, ev.UID, ev.GID
 	case schemas.KindSymlink:
 		a.Mode, a.UID, a.GID, a.Target = ev.Mode, ev.UID, ev.GID, ev.Aux
 	case schemas.KindLink:
-		a.Mode, a.Target = ev.Mode, c.OldPath
+		a.Mode, a.Target = ev.Mode, pathOr(ev.OldPath, c.OldPath)
 	case schemas.KindUnlink:
 		a.Mode = ev.Mode
 	case schemas.KindPermission:

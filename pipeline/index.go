@@ -238,7 +238,7 @@ func (t *tree) rename(ev *schemas.RawEvent, x *Index) {
 // where its new edge gives its path; to its new name in the same directory; or out of the tree.
 func (t *tree) moveRoot(n uint32, ev *schemas.RawEvent, tracked bool) {
 	switch old := t.anchors[n]; {
-	case len(ev.Path) > 0 && ev.Flags&schemas.FlagProcessView == 0:
+	case len(ev.Path) > 0 && ev.Flags&(schemas.FlagProcessView|schemas.FlagPathOutside) == 0:
 		t.setAnchor(n, ev.Path)
 	case tracked:
 		t.setAnchor(n, nil)

@@ -264,7 +264,7 @@ func assertEqualBatch(t fataler, want, got *Batch) {
 
 // normal makes empty byte slices nil: the encoding does not tell them apart.
 func normal(ev RawEvent) RawEvent {
-	for _, p := range []*[]byte{&ev.Name, &ev.Path, &ev.OldName, &ev.Aux, &ev.Proc.Comm, &ev.Exe, &ev.Args, &ev.Cgroup} {
+	for _, p := range []*[]byte{&ev.Name, &ev.Path, &ev.OldName, &ev.OldPath, &ev.Aux, &ev.Proc.Comm, &ev.Exe, &ev.Args, &ev.Cgroup} {
 		if len(*p) == 0 {
 			*p = nil
 		}
@@ -337,6 +337,8 @@ func setField(t *rapid.T, ev *RawEvent, f field, batchDev uint64) {
 		ev.OldParentIno = u64()
 	case fOldName:
 		ev.OldName = bin()
+	case fOldPath:
+		ev.OldPath = bin()
 	case fOldMonitored:
 		ev.OldMonitored = Monitored(rapid.IntRange(0, 3).Draw(t, "old_monitored"))
 	case fTargetIno:

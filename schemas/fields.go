@@ -35,6 +35,8 @@ func appendField(b []byte, ev *RawEvent, f field, batchDev uint64) []byte {
 		return appendUint(b, ev.OldParentIno)
 	case fOldName:
 		return appendBin(b, ev.OldName)
+	case fOldPath:
+		return appendBin(b, ev.OldPath)
 	case fOldMonitored:
 		return appendUint(b, uint64(ev.OldMonitored))
 	case fTargetIno:
@@ -118,6 +120,8 @@ func isZero(ev *RawEvent, f field, batchDev uint64) bool {
 		return ev.OldParentIno == 0
 	case fOldName:
 		return len(ev.OldName) == 0
+	case fOldPath:
+		return len(ev.OldPath) == 0
 	case fOldMonitored:
 		return ev.OldMonitored == 0
 	case fTargetIno:
@@ -197,6 +201,8 @@ func (d *decoder) field(ev *RawEvent, f field) bool {
 		ev.OldParentIno, ok = r.readUint(math.MaxUint64)
 	case fOldName:
 		ok = d.bytes(&ev.OldName)
+	case fOldPath:
+		ok = d.bytes(&ev.OldPath)
 	case fOldMonitored:
 		ok = readUint8(r, (*uint8)(&ev.OldMonitored), uint8(MonitoredByInode))
 	case fTargetIno:

@@ -1,7 +1,8 @@
 package schemas
 
 // field names one encoded field of a RawEvent. The order of fields in a kind's layout is the wire format:
-// change it only with a new Version.
+// change it only with a new Version. Within a version a field is only ever added at the end of a layout, so
+// that every stream written before it still decodes (the new field reads as zero).
 type field uint8
 
 const (
@@ -46,6 +47,7 @@ const (
 	fScanEpoch
 	fLost
 	fHook
+	fOldPath
 	numFields
 )
 
@@ -58,7 +60,7 @@ var fieldNames = [numFields]string{
 	fPid: "pid", fTgid: "tgid", fProcUID: "proc_uid", fProcGID: "proc_gid", fLoginUID: "loginuid",
 	fComm: "comm", fProcStart: "proc_start", fCgroupID: "cgroup_id", fMntNS: "mntns",
 	fPPid: "ppid", fParentStart: "parent_start", fExe: "exe", fArgs: "args", fCgroup: "cgroup",
-	fExitCode: "exit_code", fScanEpoch: "scan_epoch", fLost: "lost", fHook: "hook",
+	fExitCode: "exit_code", fScanEpoch: "scan_epoch", fLost: "lost", fHook: "hook", fOldPath: "old_path",
 }
 
 func (f field) String() string { return fieldNames[f] }
@@ -88,13 +90,13 @@ var layouts = [numKinds][]field{
 	KindCreation:    fileLayout(fMode, fUID, fGID),
 	KindOpen:        fileLayout(),
 	KindUnlink:      fileLayout(fNlink, fMode),
-	KindRename:      fileLayout(fOldParentIno, fOldName, fOldMonitored, fTargetIno, fMode),
+	KindRename:      fileLayout(fOldParentIno, fOldName, fOldMonitored, fTargetIno, fMode, fOldPath),
 	KindPermission:  fileLayout(fMode, fOldMode),
 	KindOwnership:   fileLayout(fUID, fGID, fOldUID, fOldGID),
 	KindMkdir:       fileLayout(fMode, fUID, fGID),
 	KindRmdir:       fileLayout(),
 	KindSymlink:     fileLayout(fAux, fMode, fUID, fGID),
-	KindLink:        fileLayout(fOldParentIno, fOldName, fOldMonitored, fNlink, fMode),
+	KindLink:        fileLayout(fOldParentIno, fOldName, fOldMonitored, fNlink, fMode, fOldPath),
 	KindXattrSet:    fileLayout(fAux),
 	KindXattrRemove: fileLayout(fAux),
 	KindACLSet:      fileLayout(fAux),

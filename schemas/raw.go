@@ -116,6 +116,9 @@ const (
 	// FlagProcessView says Path is the path as a process in another mount namespace (a container) named
 	// the file: what the user sees as `path`, never a host path, so the index does not learn from it.
 	FlagProcessView
+	// FlagPathOutside marks a rename or link whose new side lies outside every monitored tree: Path is where
+	// the file went, as the process named it, and it has no host path.
+	FlagPathOutside
 )
 
 // Process is the acting process of an event, as the kernel knows it at the time. For fork it is the new
@@ -162,6 +165,7 @@ type RawEvent struct {
 	OldGID       uint32    // ownership: the group before
 	Nlink        uint32    // unlink, link: links before the operation; scan entries: st_nlink
 	Aux          []byte    // symlink target, xattr or ACL name, mount fs type
+	OldPath      []byte    // rename, link: the old side's path as the process named it, only where that side is not tracked
 
 	Proc Process // the acting process (file and process kinds)
 

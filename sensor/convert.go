@@ -102,8 +102,8 @@ func probeOf(p uint8) schemas.Probe {
 	return schemas.ProbeLSM
 }
 
-// flagsOf maps the kernel's flags. FLAG_PATH_IS_OLD and FLAG_MOUNT_MOVE have no raw-event flag yet
-// (schemas version 1) and are not carried.
+// flagsOf maps the kernel's flags. FLAG_MOUNT_MOVE has no raw-event flag yet (schemas version 1) and is
+// not carried.
 func flagsOf(ev *bpf.Event) schemas.Flags {
 	var f schemas.Flags
 	if ev.Has(bpf.FlagRenameExchange) {
@@ -120,6 +120,9 @@ func flagsOf(ev *bpf.Event) schemas.Flags {
 	}
 	if ev.Has(bpf.FlagPathProcessView) {
 		f |= schemas.FlagProcessView
+	}
+	if ev.Has(bpf.FlagPathOutside) {
+		f |= schemas.FlagPathOutside
 	}
 	return f
 }
@@ -164,7 +167,7 @@ func convertFile(dst *schemas.RawEvent, ev *bpf.Event) {
 	case schemas.KindSymlink:
 		dst.Aux, dst.Mode, dst.UID, dst.GID = ev.Name2, ev.Mode, ev.Uid, ev.Gid
 	case schemas.KindRename, schemas.KindLink:
-		dst.OldParentIno, dst.OldName, dst.Mode = ev.Move.OldParentIno, ev.Name2, ev.Mode
+		dst.OldParentIno, dst.OldName, dst.OldPath, dst.Mode = ev.Move.OldParentIno, ev.Name2, ev.OldPath, ev.Mode
 		dst.OldMonitored = schemas.Monitored(ev.Move.OldMonitored)
 		if dst.Kind == schemas.KindRename {
 			dst.TargetIno = ev.Move.TargetIno

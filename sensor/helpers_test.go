@@ -29,6 +29,7 @@ type fakeProbes struct {
 	deadline time.Time
 	tracked  map[[2]uint64]bool
 	prefixes map[string]bool
+	mounts   []uint32
 	counters bpf.Counters
 	set      bpf.ProbeSet
 	procs    []bpf.ProcessInfo
@@ -120,6 +121,13 @@ func (f *fakeProbes) RemovePrefix(p string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.prefixes, p)
+	return nil
+}
+
+func (f *fakeProbes) SetMounts(ids []uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mounts = slices.Clone(ids)
 	return nil
 }
 

@@ -66,6 +66,7 @@ func (s *Sensor) applyPrefixes(set *glob.Set) {
 		}
 	}
 	s.missing.Store(&watch)
+	s.applyMounts(set)
 }
 
 // dropStalePrefixes removes the kernel prefixes that probes continued from an earlier run (pinned) still

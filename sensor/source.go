@@ -18,7 +18,7 @@ type EventSource interface {
 }
 
 // Kernel is the probes' state the sensor changes and reads: the tracked inode set, the path prefixes,
-// the per-hook counters, the processes running now and the name of the running probe set. *bpf.Probes
+// the monitored mounts, the per-hook counters, the processes running now and the name of the running probe set. *bpf.Probes
 // satisfies it. Its methods may be called from several goroutines.
 type Kernel interface {
 	Processes() ([]bpf.ProcessInfo, error)
@@ -26,6 +26,8 @@ type Kernel interface {
 	Untrack(dev, ino uint64) error
 	AddPrefix(prefix string) error
 	RemovePrefix(prefix string) error
+	// SetMounts names the mounts the monitored paths live on (see bpf.Probes.SetMounts).
+	SetMounts(ids []uint32) error
 	Counters() (bpf.Counters, error)
 	Set() bpf.ProbeSet
 	// Instance names the probes' record sequence within the boot (0: unknown); pinned probes that an

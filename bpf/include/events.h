@@ -1,6 +1,6 @@
 /* events.h: the record format. A record is a fixed header, a fixed part that depends on the kind (ext), then
- * variable bytes in this order: name, name2, path. Only what an event needs is written, so a creation with a
- * short name is about 120 bytes. */
+ * variable bytes in this order: name, name2, path, and for rename and link the old side's path. Only what an
+ * event needs is written, so a creation with a short name is about 120 bytes. */
 #pragma once
 
 #include "common.h"
@@ -45,7 +45,7 @@ enum probe_set {
 enum event_flags {
 	FLAG_RENAME_EXCHANGE = 1 << 0, /* RENAME_EXCHANGE: the target moved the other way */
 	FLAG_RENAME_REPLACE = 1 << 1,  /* an existing target was replaced */
-	FLAG_PATH_IS_OLD = 1 << 2,     /* rename: path is the source's (only the source matched by path) */
+	FLAG_PATH_OUTSIDE = 1 << 2,    /* rename, link: the new side is outside every monitored tree; path names it */
 	FLAG_PATH_TRUNCATED = 1 << 3,  /* the path was longer than PATH_MAX_LEN or deeper than PATH_MAX_DEPTH */
 	FLAG_MOUNT_MOVE = 1 << 4,      /* mount: move_mount */
 	FLAG_STATX_INODE = 1 << 5,     /* the inode was found in user space, not in the kernel */
@@ -86,7 +86,9 @@ struct ext_move { /* rename, link */
 	__u64 old_parent_ino;
 	__u64 target_ino; /* rename: the inode replaced or exchanged at the destination */
 	__u8 old_monitored;
-	__u8 _pad[7];
+	__u8 _pad;
+	__u16 old_path_len; /* the old side's path after path: only where that side is not tracked */
+	__u8 _pad2[4];
 };
 
 struct ext_mode { /* permission */
@@ -159,11 +161,12 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* submit stamps the sequence and size and copies the record into the ring buffer, counting the outcome. */
-static __always_inline void submit(struct scratch *s, enum hook hook)
+/* submit_extra stamps the sequence and size and copies the record into the ring buffer, counting the outcome;
+ * extra is what the kind writes after the path (its length lives in its fixed part). */
+static __always_inline void submit_extra(struct scratch *s, __u32 extra, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
-	__u32 size = sizeof(*h) + h->ext_len + h->name_len + h->name2_len + h->path_len;
+	__u32 size = sizeof(*h) + h->ext_len + h->name_len + h->name2_len + h->path_len + extra;
 
 	h->size = size;
 	h->seq = next_seq();
@@ -171,6 +174,12 @@ static __always_inline void submit(struct scratch *s, enum hook hook)
 		count(hook, COUNTER_RINGBUFFER_FULL);
 	else
 		count(hook, COUNTER_ADDED);
+}
+
+/* submit sends a record that has nothing after its path. */
+static __always_inline void submit(struct scratch *s, enum hook hook)
+{
+	submit_extra(s, 0, hook);
 }
 
 /* Anchors that keep these types in BTF so that bpf2go writes their Go declarations. */

@@ -109,23 +109,71 @@ static __always_inline int foreign_task(void)
 	return host_mntns && task_mntns((struct task_struct *)bpf_get_current_task()) != host_mntns;
 }
 
-/* end_record appends the path where the record needs one (matched by path, or the file was named from a
- * container, whose view user space cannot rebuild) and submits it. The path is read again here: deciding
- * about another file may have reused the path buffer. */
+/* other_mount tells whether mnt is none of the mounts the monitored paths live on (a bind mount, a second
+ * mount of the filesystem): the name the process used is then not the host path. */
+static __always_inline int other_mount(struct vfsmount *mnt)
+{
+	__u32 id;
+
+	if (!mount_count())
+		return 0;
+	id = BPF_CORE_READ(real_mount(mnt), mnt_id);
+	return !bpf_map_lookup_elem(&monitored_mounts, &id);
+}
+
+/* append_target_path appends t's path at off and returns its length. It is appended where the record needs
+ * it (need: t matched by path, or lies outside every tracked tree) and where the name the process used is not
+ * the host's: a task in another mount namespace (a container), or a file reached through another mount. The
+ * path is read again here: deciding about another file may have reused the path buffer. */
+static __always_inline __u32 append_target_path(struct scratch *s, struct target *t, __u32 off, int need)
+{
+	struct event_hdr *h = (void *)s->buf;
+	int view;
+
+	if (!t->mnt)
+		return 0;
+	view = foreign_task() || (t->monitored != MONITORED_BY_PATH && other_mount(t->mnt));
+	if (!need && !view)
+		return 0;
+	t->path_len = 0;
+	target_path(t);
+	h->flags |= t->flags;
+	if (view)
+		h->flags |= FLAG_PATH_PROCESS_VIEW;
+	return append_path(s, off, t->path_start, t->path_len);
+}
+
+/* needs_path tells whether a side of a move is one the resolver cannot name from its index: matched by path
+ * only, or outside every monitored tree. */
+static __always_inline int needs_path(struct target *t)
+{
+	return t->monitored == NOT_MONITORED || t->monitored == MONITORED_BY_PATH;
+}
+
+/* end_record appends the path where the record needs one and submits it. */
 static __always_inline void end_record(struct scratch *s, struct target *t, __u32 off, enum hook hook)
 {
 	struct event_hdr *h = (void *)s->buf;
-	int by_path = t->monitored == MONITORED_BY_PATH || (t->flags & FLAG_PATH_IS_OLD);
 
-	if (t->mnt && (by_path || foreign_task())) {
-		t->path_len = 0;
-		target_path(t);
-		h->flags |= t->flags;
-		if (!by_path)
-			h->flags |= FLAG_PATH_PROCESS_VIEW;
-		h->path_len = append_path(s, off, t->path_start, t->path_len);
-	}
+	h->path_len = append_target_path(s, t, off, t->monitored == MONITORED_BY_PATH);
 	submit(s, hook);
+}
+
+/* end_move ends a rename or link record: the new side's path (t), then the old side's, each only where the
+ * resolver cannot name that side itself. A new side outside every monitored tree is flagged. */
+static __always_inline void end_move(struct scratch *s, struct target *t, struct target *old, __u32 off, enum hook hook)
+{
+	struct event_hdr *h = (void *)s->buf;
+	struct ext_move *ext = EXT(s, struct ext_move);
+	__u32 n;
+
+	if (t->monitored == NOT_MONITORED)
+		h->flags |= FLAG_PATH_OUTSIDE;
+	h->path_len = append_target_path(s, t, off, needs_path(t));
+	off += h->path_len;
+	n = append_target_path(s, old, off, needs_path(old));
+	ext->old_path_len = n;
+	submit_extra(s, n, hook);
 }
 
 /* simple_event reports t with no kind-specific part and no second name. */

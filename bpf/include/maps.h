@@ -80,6 +80,7 @@ static __always_inline __u64 next_seq(void)
  * programs kept from an earlier run of the sensor see the changes a new run makes. */
 struct settings {
 	__u32 prefix_count; /* entries in the prefix trie; 0 skips building paths at all */
+	__u32 mount_count;  /* entries in monitored_mounts; 0: every mount counts as the monitored one */
 };
 
 struct {
@@ -96,6 +97,24 @@ static __always_inline __u32 prefix_count(void)
 
 	return s ? READ_ONCE_U32(s->prefix_count) : 0;
 }
+
+static __always_inline __u32 mount_count(void)
+{
+	__u32 zero = 0;
+	struct settings *s = bpf_map_lookup_elem(&runtime_settings, &zero);
+
+	return s ? READ_ONCE_U32(s->mount_count) : 0;
+}
+
+/* The mounts (by mnt_id) the monitored paths live on, in the host's mount namespace. A file reached through
+ * any other mount (a bind mount, a second mount of the filesystem) was named by a path that is not its host
+ * path, so its record carries the path the process used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} monitored_mounts SEC(".maps");
 
 /* Load-time settings, set on the spec before load. */
 const volatile __u32 host_mntns = 0; /* match path prefixes only for tasks in this mount namespace (0: all) */

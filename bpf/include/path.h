@@ -87,13 +87,18 @@ static long path_step(__u32 i, struct path_walk *w)
 	return 0;
 }
 
-/* read_path writes the path of (dentry, vfsmnt), as the current task sees it, into path_scratch and returns
- * its start offset there; *len gets its length. */
-static __always_inline __u32 read_path(struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *len, __u8 *flags)
+#define READ_PATH_TRUNCATED (1 << 16)
+
+/* read_path_global writes the path of (dentry, vfsmnt), as the current task sees it, into path_scratch and
+ * returns its start offset there, with READ_PATH_TRUNCATED set when the walk ran out of room or depth. It is
+ * a global function so that the verifier checks the walk once, not once for every place a program reads a
+ * path (a rename reads up to three). */
+__noinline int read_path_global(__u64 dentry_addr, __u64 vfsmnt_addr)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
 	struct path_walk w = {
-		.dentry = dentry,
+		.dentry = (struct dentry *)dentry_addr,
 		.vfsmnt = vfsmnt,
 		.mnt = real_mount(vfsmnt),
 		.root_dentry = BPF_CORE_READ(task, fs, root.dentry),
@@ -101,10 +106,10 @@ static __always_inline __u32 read_path(struct dentry *dentry, struct vfsmount *v
 		.off = PATH_MAX_LEN,
 	};
 	struct path_scratch *pb;
+	int truncated;
 
 	bpf_loop(PATH_MAX_DEPTH, path_step, &w, 0);
-	if (w.truncated || w.off == 0)
-		*flags |= FLAG_PATH_TRUNCATED;
+	truncated = w.truncated || w.off == 0;
 	if (w.off == PATH_MAX_LEN) { /* the root itself */
 		pb = path_buf();
 		if (pb) {
@@ -112,8 +117,22 @@ static __always_inline __u32 read_path(struct dentry *dentry, struct vfsmount *v
 			pb->buf[BOUND(w.off, PATH_MASK)] = '/';
 		}
 	}
-	*len = PATH_MAX_LEN - w.off;
-	return w.off;
+	return (w.off & PATH_MASK) | (truncated ? READ_PATH_TRUNCATED : 0);
+}
+
+/* read_path writes the path of (dentry, vfsmnt) into path_scratch and returns its start offset there; *len
+ * gets its length. */
+static __always_inline __u32 read_path(struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *len, __u8 *flags)
+{
+	int r = read_path_global((__u64)dentry, (__u64)vfsmnt);
+	__u32 start = r & PATH_MASK;
+
+	if (r & READ_PATH_TRUNCATED)
+		*flags |= FLAG_PATH_TRUNCATED;
+	if (start > PATH_MAX_LEN)
+		start = PATH_MAX_LEN;
+	*len = PATH_MAX_LEN - start;
+	return start;
 }
 
 /* prefix_match looks up the path at start (len bytes) in the trie. */
