@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/factstream/factstream/internal/testtime"
@@ -25,6 +26,11 @@ func loadForTest(t *testing.T, opts Options) *Probes {
 		opts.Set = ProbeSet(os.Getenv("FACTSTREAM_PROBE_SET")) // the VM runs the tests under each set
 	}
 	p, err := Load(opts)
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		// A program the verifier refuses is a bug in the probes, never a kernel that cannot run them.
+		t.Fatalf("load: the verifier refused a program: %v", err)
+	}
 	if errors.Is(err, ErrUnavailable) && !requireLSM {
 		t.Skipf("this kernel cannot run them: %v", err)
 	}

@@ -141,8 +141,9 @@ func hookCases(p *Probes) []hookCase {
 			w := created(t, root, "a")
 			must(t, os.Rename(filepath.Join(root, "a"), filepath.Join(root, "b")))
 			tracked(t, p, filepath.Join(root, "b"), true)
+			// both sides tracked: no path at all, the record is as small as before
 			return []want{w, {kind: KindRename, name: "b", name2: "a", ino: w.ino, parent: w.parent, why: MonitoredByParent,
-				check: oldSide(w.parent, MonitoredByInode, 0)}}
+				check: both(oldSide(w.parent, MonitoredByInode, 0), paths("", ""))}}
 		}},
 		{"rename-replace", func(t *testing.T, root, _ string) []want {
 			a, b := created(t, root, "a"), created(t, root, "b")
@@ -168,7 +169,7 @@ func hookCases(p *Probes) []hookCase {
 			must(t, os.Rename(filepath.Join(root, "leaving"), filepath.Join(outside, "left")))
 			tracked(t, p, filepath.Join(outside, "left"), false)
 			return []want{w, {kind: KindRename, name: "left", name2: "leaving", ino: w.ino, parent: ino(t, outside), why: NotMonitored,
-				check: oldSide(w.parent, MonitoredByInode, 0)}}
+				flags: FlagPathOutside, check: both(oldSide(w.parent, MonitoredByInode, 0), paths(filepath.Join(outside, "left"), ""))}}
 		}},
 		{"rename-in", func(t *testing.T, root, outside string) []want {
 			touch(t, filepath.Join(outside, "coming")) // not monitored: no record
@@ -176,7 +177,25 @@ func hookCases(p *Probes) []hookCase {
 			must(t, os.Rename(filepath.Join(outside, "coming"), filepath.Join(root, "came")))
 			tracked(t, p, filepath.Join(root, "came"), true)
 			return []want{{kind: KindRename, name: "came", name2: "coming", ino: i, parent: ino(t, root), why: MonitoredByParent,
-				check: oldSide(ino(t, outside), NotMonitored, 0)}}
+				check: both(oldSide(ino(t, outside), NotMonitored, 0), paths("", filepath.Join(outside, "coming")))}}
+		}},
+		{"exchange-across", func(t *testing.T, root, outside string) []want {
+			a := created(t, root, "in")
+			touch(t, filepath.Join(outside, "out")) // not monitored: no record
+			o := ino(t, filepath.Join(outside, "out"))
+			must(t, unix.Renameat2(unix.AT_FDCWD, filepath.Join(root, "in"), unix.AT_FDCWD, filepath.Join(outside, "out"), unix.RENAME_EXCHANGE))
+			tracked(t, p, filepath.Join(root, "in"), true)   // the outside file took the tracked name
+			tracked(t, p, filepath.Join(outside, "out"), false) // and the tracked one left
+			return []want{a, {kind: KindRename, name: "out", name2: "in", ino: a.ino, parent: ino(t, outside), why: NotMonitored,
+				flags: FlagRenameExchange | FlagPathOutside,
+				check: both(oldSide(a.parent, MonitoredByInode, o), paths(filepath.Join(outside, "out"), ""))}}
+		}},
+		{"link-in", func(t *testing.T, root, outside string) []want {
+			touch(t, filepath.Join(outside, "orig")) // not monitored: no record
+			i := ino(t, filepath.Join(outside, "orig"))
+			must(t, os.Link(filepath.Join(outside, "orig"), filepath.Join(root, "h")))
+			return []want{{kind: KindLink, name: "h", name2: "orig", ino: i, parent: ino(t, root), why: MonitoredByParent,
+				check: both(oldSide(ino(t, outside), NotMonitored, 0), paths("", filepath.Join(outside, "orig")))}}
 		}},
 		{"permission", func(t *testing.T, root, _ string) []want {
 			w := created(t, root, "a.txt")
@@ -223,7 +242,7 @@ func hookCases(p *Probes) []hookCase {
 			w := created(t, root, "a")
 			must(t, os.Link(filepath.Join(root, "a"), filepath.Join(root, "h")))
 			return []want{w, {kind: KindLink, name: "h", name2: "a", ino: w.ino, parent: w.parent, why: MonitoredByInode,
-				check: oldSide(w.parent, MonitoredByInode, 0)}}
+				check: both(oldSide(w.parent, MonitoredByInode, 0), paths("", ""))}}
 		}},
 		{"mknod", func(t *testing.T, root, _ string) []want {
 			must(t, unix.Mknod(filepath.Join(root, "n"), unix.S_IFREG|0o644, 0))
@@ -286,6 +305,25 @@ func oldSide(parent uint64, why Monitored, target uint64) func(t *testing.T, e *
 			t.Errorf("old side: parent %d monitored %v target %d, want %d %v %d", e.Move.OldParentIno,
 				Monitored(e.Move.OldMonitored), e.Move.TargetIno, parent, why, target)
 		}
+	}
+}
+
+// paths checks the path of a record's new side and of its old side ("": none carried).
+func paths(path, old string) func(t *testing.T, e *Event) {
+	return func(t *testing.T, e *Event) {
+		t.Helper()
+		if string(e.Path) != path || string(e.OldPath) != old {
+			t.Errorf("paths: got %q and old %q, want %q and old %q", e.Path, e.OldPath, path, old)
+		}
+	}
+}
+
+// both runs two checks.
+func both(a, b func(t *testing.T, e *Event)) func(t *testing.T, e *Event) {
+	return func(t *testing.T, e *Event) {
+		t.Helper()
+		a(t, e)
+		b(t, e)
 	}
 }
 

@@ -62,6 +62,9 @@ func describe(a *schemas.Activity) string {
 	if a.Type == "rename" {
 		s += fmt.Sprintf(" old=%s old.host=%s", a.OldPath, a.OldHostPath)
 	}
+	if a.Type == "link" {
+		s += " target=" + string(a.Target)
+	}
 	if a.Type == "permission" {
 		s += fmt.Sprintf(" mode=%#o", a.Mode&0o7777)
 	}
@@ -106,13 +109,33 @@ func TestBehaviourTable(t *testing.T) {
 			command(s, 2005, "/usr/bin/touch", []string{"touch", "/srv/other/d/f"}, byPath(create(52, 51, "f"), "/srv/other/d/f"))
 		}, nil, nil},
 		{"mv /srv/other/f /srv/mon/f", nil, func(s *sensorSim) {
-			command(s, 2006, "/usr/bin/mv", []string{"mv", "/srv/other/f", "/srv/mon/f"}, rename(60, srvOther, "f", srvMon, "f", fileMode))
-		}, []string{"rename /srv/mon/f old= old.host="}, nil},
+			ev := rename(60, srvOther, "f", srvMon, "f", fileMode)
+			ev.OldPath = []byte("/srv/other/f") // the kernel carries the untracked side's path
+			command(s, 2006, "/usr/bin/mv", []string{"mv", "/srv/other/f", "/srv/mon/f"}, ev)
+		}, []string{"rename /srv/mon/f old=/srv/other/f old.host="}, nil},
 		{"mv /srv/mon/f /srv/other/f", []schemas.RawEvent{scanEntry(1, 61, srvMon, "f", fileMode)}, func(s *sensorSim) {
 			ev := rename(61, srvMon, "f", srvOther, "f", fileMode)
 			ev.Monitored, ev.OldMonitored = schemas.NotMonitored, schemas.MonitoredByParent
+			ev.Path, ev.Flags = []byte("/srv/other/f"), schemas.FlagPathOutside
 			command(s, 2007, "/usr/bin/mv", []string{"mv", "/srv/mon/f", "/srv/other/f"}, ev)
-		}, []string{"rename  old=/srv/mon/f old.host=/srv/mon/f"}, nil},
+		}, []string{"rename /srv/other/f host= old=/srv/mon/f old.host=/srv/mon/f"}, nil},
+		{"mv --exchange /srv/mon/a.txt /srv/other/b", []schemas.RawEvent{existing}, func(s *sensorSim) {
+			ev := rename(aTxt, srvMon, "a.txt", srvOther, "b", fileMode)
+			ev.Monitored, ev.OldMonitored, ev.TargetIno = schemas.NotMonitored, schemas.MonitoredByInode, 80
+			ev.Path, ev.Flags = []byte("/srv/other/b"), schemas.FlagPathOutside|schemas.FlagRenameExchange
+			command(s, 2013, "/usr/bin/mv", []string{"mv", "--exchange", "/srv/mon/a.txt", "/srv/other/b"}, ev)
+		}, []string{"rename /srv/other/b host= old=/srv/mon/a.txt old.host=/srv/mon/a.txt",
+			"rename /srv/mon/a.txt old=/srv/other/b old.host="}, nil},
+		{"ln /srv/other/h /srv/mon/h", nil, func(s *sensorSim) {
+			ev := fileEvent(schemas.KindLink, 81, srvMon, "h")
+			ev.OldParentIno, ev.OldName, ev.OldPath, ev.Mode = srvOther, []byte("h"), []byte("/srv/other/h"), fileMode
+			command(s, 2014, "/usr/bin/ln", []string{"ln", "/srv/other/h", "/srv/mon/h"}, ev)
+		}, []string{"link /srv/mon/h target=/srv/other/h"}, nil},
+		{"/srv/mon bind-mounted at /mnt/m on the host; echo x >> /mnt/m/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
+			ev := by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")
+			ev.Monitored, ev.Path, ev.Flags = schemas.MonitoredByInode, []byte("/mnt/m/a.txt"), schemas.FlagProcessView
+			s.emitAll(ev)
+		}, []string{"open /mnt/m/a.txt host=/srv/mon/a.txt"}, nil},
 		{"chmod 600 /srv/mon/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
 			ev := fileEvent(schemas.KindPermission, aTxt, srvMon, "a.txt")
 			ev.Mode, ev.OldMode, ev.Monitored = 0o100600, 0o100644, schemas.MonitoredByInode

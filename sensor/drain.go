@@ -9,6 +9,7 @@ import (
 	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/schemas"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // readBackoff is how long the drain loop waits after an unexpected read error before reading again.
@@ -68,7 +69,26 @@ func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
 	if raw.Kind == schemas.KindMkdir && raw.Monitored == schemas.MonitoredByPath {
 		s.checkAppeared(raw.Path)
 	}
-	return s.batch.addKernel(raw, ev.Seq)
+	if err := s.batch.addKernel(raw, ev.Seq); err != nil {
+		return err
+	}
+	if movedIn(raw) {
+		s.queueRescan(raw.Dev) // after the rename is batched: the epoch follows it
+	}
+	return nil
+}
+
+// movedIn reports a rename that brought a directory into the tracked tree from outside it (or, exchanged,
+// may have): nothing below it is tracked yet, so its filesystem is rescanned, which tracks its
+// subdirectories in the kernel and gives resolvers the names below it.
+func movedIn(raw *schemas.RawEvent) bool {
+	if raw.Kind != schemas.KindRename {
+		return false
+	}
+	if raw.Flags&schemas.FlagRenameExchange != 0 {
+		return (raw.Monitored == schemas.NotMonitored) != (raw.OldMonitored == schemas.NotMonitored)
+	}
+	return raw.Mode&unix.S_IFMT == unix.S_IFDIR && raw.Monitored != schemas.NotMonitored && raw.OldMonitored == schemas.NotMonitored
 }
 
 // pollTick is when the drain loop reads next without being woken, and when it last looked up.

@@ -126,7 +126,7 @@ func (s *Sensor) rescanLoop(ctx context.Context) {
 			if !s.waitReady(ctx) {
 				return
 			}
-			s.rescan(ctx, false, s.takeRequested, "rescanned at a resolver's request")
+			s.rescan(ctx, false, s.takeRequested, "rescanned as asked (by a resolver, or for a directory moved in)")
 		}
 	}
 }

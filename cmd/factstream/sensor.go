@@ -133,6 +133,7 @@ func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns,
 		WakeupBytes: uint32(c.WakeupBytes), PinPath: c.PinPath})
 	if errors.Is(err, bpf.ErrUnavailable) {
@@ -141,15 +142,16 @@ func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the %s probes: %w", c.Set, err)
 	}
+	took := zap.Duration("load_time", time.Since(start).Round(time.Millisecond))
 	switch {
 	case p.Reused():
 		log.Info("probes continued: pinned by an earlier run, they recorded while no sensor ran", zap.String("set", string(p.Set())),
-			zap.String("pin_path", c.PinPath))
+			zap.String("pin_path", c.PinPath), took)
 	case p.Pinned():
 		log.Info("probes attached and pinned: they keep recording when the sensor stops (remove the pin path to detach them)",
-			zap.String("set", string(p.Set())), zap.String("why", p.Why()), zap.String("pin_path", c.PinPath))
+			zap.String("set", string(p.Set())), zap.String("why", p.Why()), zap.String("pin_path", c.PinPath), took)
 	default:
-		log.Info("probes attached", zap.String("set", string(p.Set())), zap.String("why", p.Why()))
+		log.Info("probes attached", zap.String("set", string(p.Set())), zap.String("why", p.Why()), took)
 	}
 	return p, nil
 }

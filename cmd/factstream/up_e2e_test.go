@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/factstream/factstream/internal/containertest"
 	"github.com/factstream/factstream/internal/testtime"
+	"golang.org/x/sys/unix"
 )
 
 // execEnv makes the test binary run as factstream: the end-to-end test starts it as a subprocess with
@@ -167,9 +169,15 @@ func TestUpEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bind := filepath.Join(root, "bind") // mon bind-mounted again in the host's own mount namespace
+	if err := os.Mkdir(bind, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+
 	start := time.Now()
 	up, upOut, upErr, exited := startUp(t, ctx, probes, "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
-		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn")
+		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn", "--metrics-listen", metrics)
 	t.Logf("up ready after %v", time.Since(start).Round(time.Millisecond))
 
 	tail, tailOut, tailErr := startFactstream(t, ctx, "tail", "--json", "--nats", url, "--data-dir", data, "--since", "all",
@@ -206,9 +214,29 @@ func TestUpEndToEnd(t *testing.T) {
 			{find: map[string]string{"type": "creation", "path": p("mon/x/y/z/f")}, check: map[string]string{"host_path": p("mon/x/y/z/f"), "process.comm": "touch"}}}},
 		{func() { sh("mkdir other/d && touch other/d/f other/f") }, "mkdir other/d && touch other/d/f", nil},
 		{func() { sh("mv other/f mon/f") }, "mv other/f mon/f", []want{
-			{find: map[string]string{"type": "rename", "host_path": p("mon/f")}, check: map[string]string{"old.host_path": "", "process.comm": "mv"}}}},
+			{find: map[string]string{"type": "rename", "host_path": p("mon/f")}, check: map[string]string{"old.path": p("other/f"), "old.host_path": "", "process.comm": "mv"}}}},
 		{func() { sh("mv mon/f other/f") }, "mv mon/f other/f", []want{
-			{find: map[string]string{"type": "rename", "old.host_path": p("mon/f")}, check: map[string]string{"host_path": ""}}}},
+			{find: map[string]string{"type": "rename", "old.host_path": p("mon/f")}, check: map[string]string{"path": p("other/f"), "host_path": "", "old.path": p("mon/f")}}}},
+		{func() {
+			scans := scrape(t, metrics, "factstream_sensor_scans_total")
+			sh("mkdir -p other/t/sub && mv other/t mon/t")
+			// The sensor rescans what moved in; files below it are then tracked and named.
+			waitMetricAbove(t, metrics, "factstream_sensor_scans_total", scans, testtime.Scaled(30*time.Second))
+			sh("echo x > mon/t/sub/f")
+		}, "mv other/t mon/t; echo x > mon/t/sub/f", []want{
+			{find: map[string]string{"type": "rename", "host_path": p("mon/t")}, check: map[string]string{"old.path": p("other/t"), "old.host_path": ""}},
+			{find: map[string]string{"type": "creation", "path": p("mon/t/sub/f")}, check: map[string]string{"host_path": p("mon/t/sub/f")}}}},
+		{func() {
+			sh("echo in > mon/xin && echo out > other/xout")
+			if err := unix.Renameat2(unix.AT_FDCWD, p("mon/xin"), unix.AT_FDCWD, p("other/xout"), unix.RENAME_EXCHANGE); err != nil {
+				t.Fatalf("exchanging mon/xin and other/xout: %v", err)
+			}
+		}, "exchange mon/xin and other/xout", []want{
+			{find: map[string]string{"type": "creation", "path": p("mon/xin")}},
+			{find: map[string]string{"type": "rename", "path": p("other/xout")}, check: map[string]string{"host_path": "", "old.path": p("mon/xin"), "old.host_path": p("mon/xin")}},
+			{find: map[string]string{"type": "rename", "path": p("mon/xin")}, check: map[string]string{"host_path": p("mon/xin"), "old.path": p("other/xout"), "old.host_path": ""}}}},
+		{func() { sh("echo h > other/h && ln other/h mon/h") }, "ln other/h mon/h", []want{
+			{find: map[string]string{"type": "link", "path": p("mon/h")}, check: map[string]string{"host_path": p("mon/h"), "target": p("other/h")}}}},
 		{func() { sh("chmod 600 mon/a.txt") }, "chmod 600 mon/a.txt", []want{
 			{find: map[string]string{"type": "permission", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0600"}}}},
 		{func() {
@@ -227,6 +255,14 @@ func TestUpEndToEnd(t *testing.T) {
 			// The writer is this test process, older than up: the sensor's process scan names its exe.
 			{find: map[string]string{"type": "open", "path": "/data/a.txt"}, check: map[string]string{"host_path": p("mon/a.txt"), "monitored": "inode",
 				"process.exe": self}}}},
+		{func() {
+			if err := unix.Mount(mon, bind, "", unix.MS_BIND, ""); err != nil {
+				t.Fatalf("bind-mounting mon at bind: %v", err)
+			}
+			t.Cleanup(func() { _ = unix.Unmount(bind, unix.MNT_DETACH) })
+			sh("echo x >> bind/a.txt")
+		}, "mon bind-mounted at bind; echo x >> bind/a.txt", []want{
+			{find: map[string]string{"type": "open", "path": p("bind/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "monitored": "inode"}}}},
 		{func() { sh("rm mon/a.txt") }, "rm mon/a.txt", []want{
 			{find: map[string]string{"type": "unlink", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
 		{func() { sh("mkdir mon/d; mv mon/d mon/e; touch mon/e/f") }, "mkdir mon/d; mv mon/d mon/e; touch mon/e/f", []want{
@@ -407,6 +443,42 @@ func startFactstream(t *testing.T, ctx context.Context, args ...string) (*exec.C
 
 // waitFor waits for the first event at or after from that has w's find fields, and returns its index
 // and when it arrived; -1 when none came in time.
+// scrape reads one unlabelled sample from the Prometheus text at addr's /metrics (0 when absent).
+func scrape(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("scraping %s: %v", addr, err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %q: %v", name, v, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// waitMetricAbove waits until metric name exceeds was.
+func waitMetricAbove(t *testing.T, addr, name string, was float64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for scrape(t, addr, name) <= was {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stayed at %v for %v", name, was, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (int, time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
