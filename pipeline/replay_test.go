@@ -72,7 +72,7 @@ func TestReplay(t *testing.T) {
 	for i := range hist {
 		got = append(got, describe(&hist[i]))
 	}
-	if want := "rename /srv/mon/y old=/srv/mon/x old.host=/srv/mon/x|link /srv/mon/z|unlink /srv/mon/y"; strings.Join(got, "|") != want {
+	if want := "rename /srv/mon/y old=/srv/mon/x old.host=/srv/mon/x|link /srv/mon/z target=/srv/mon/y|unlink /srv/mon/y"; strings.Join(got, "|") != want {
 		t.Errorf("history of /srv/mon/y:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
 	}
 
