@@ -93,10 +93,13 @@ func (o *Options) setDefaults() error {
 type Probes struct {
 	set      ProbeSet
 	why      string
-	coll     *ebpf.Collection
+	coll     *ebpf.Collection // the programs; the objects Go uses moved to objs and dispatch
+	objs     probeObjects
+	dispatch dispatchObjects // tracepoint set only
 	links    []link.Link
 	attachTo map[string]string // program name → attach point, for the programs that are attached
 	reader   *ringbuf.Reader
+	rec      ringbuf.Record // ReadInto's buffer
 	pinDir   string // where the maps and links are pinned; empty: not pinned
 	reused   bool   // the links were pinned by an earlier Load, which this one continues
 
@@ -186,13 +189,17 @@ func loadSet(set ProbeSet, opts Options) (*Probes, error) {
 // configure sets map sizes and load-time constants on spec, and drops programs for hooks and system calls
 // this kernel lacks.
 func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
-	spec.Maps["events"].MaxEntries = opts.RingSize
-	spec.Maps["tracked"].MaxEntries = opts.TrackedInodes
-	spec.Maps["prefixes"].MaxEntries = opts.Prefixes
-	if err := spec.Variables["host_mntns"].Set(opts.HostMountNS); err != nil {
+	var objs specObjects
+	if err := spec.Assign(&objs); err != nil {
+		return fmt.Errorf("find the objects to configure: %w", err)
+	}
+	objs.Events.MaxEntries = opts.RingSize
+	objs.Tracked.MaxEntries = opts.TrackedInodes
+	objs.Prefixes.MaxEntries = opts.Prefixes
+	if err := objs.HostMntns.Set(opts.HostMountNS); err != nil {
 		return fmt.Errorf("set host mount namespace: %w", err)
 	}
-	if err := spec.Variables["wakeup_bytes"].Set(opts.WakeupBytes); err != nil {
+	if err := objs.WakeupBytes.Set(opts.WakeupBytes); err != nil {
 		return fmt.Errorf("set wakeup bytes: %w", err)
 	}
 	kernel, err := btf.LoadKernelSpec()
@@ -233,11 +240,16 @@ func setDentryLayout(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
 	if _, ok := offsets[sibling]; !ok {
 		return fmt.Errorf("struct dentry has no %s", sibling)
 	}
-	for name, v := range map[string]uint32{
-		"dentry_children_hlist": hlist, "dentry_children_off": offsets[children], "dentry_sibling_off": offsets[sibling],
-	} {
-		if err := spec.Variables[name].Set(v); err != nil {
-			return fmt.Errorf("set %s: %w", name, err)
+	var layout dentryLayoutSpec
+	if err := spec.Assign(&layout); err != nil {
+		return err
+	}
+	for _, v := range []struct {
+		spec  *ebpf.VariableSpec
+		value uint32
+	}{{layout.ChildrenHlist, hlist}, {layout.ChildrenOff, offsets[children]}, {layout.SiblingOff, offsets[sibling]}} {
+		if err := v.spec.Set(v.value); err != nil {
+			return fmt.Errorf("set %s: %w", v.spec.Name, err)
 		}
 	}
 	return nil
@@ -262,11 +274,14 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.coll = coll
+	if err := p.assignObjects(coll); err != nil {
+		return fmt.Errorf("load %s probes: %w", p.set, err)
+	}
 	if p.reused {
 		// The pinned programs run on, with the pinned system-call tables they were loaded with.
 		err = p.openPinnedLinks(slices.Sorted(maps.Keys(p.attachTo)))
 	} else {
-		err = fillSyscallTables(coll)
+		err = fillSyscallTables(coll, p.dispatch)
 		if err == nil {
 			err = p.attachAll()
 		}
@@ -277,7 +292,7 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	if err := p.loadPrefixes(); err != nil {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
-	p.reader, err = ringbuf.NewReader(coll.Maps["events"])
+	p.reader, err = ringbuf.NewReader(p.objs.Events)
 	if err != nil {
 		return fmt.Errorf("load %s probes: open ring buffer: %w", p.set, err)
 	}
@@ -363,7 +378,7 @@ func (p *Probes) Pinned() bool { return p.pinDir != "" }
 // numbers records. Reused probes have the instance of the Load they continue; fresh probes have a new one
 // and start their sequence again at 1.
 func (p *Probes) Instance() uint64 {
-	info, err := p.coll.Maps["sequence"].Info()
+	info, err := p.objs.Sequence.Info()
 	if err != nil {
 		return 0
 	}
@@ -378,10 +393,11 @@ func (p *Probes) Set() ProbeSet { return p.set }
 func (p *Probes) Why() string { return p.why }
 
 // ReadInto blocks until a record arrives and decodes it into ev. It returns ErrClosed once the probes are
-// closed, and os.ErrDeadlineExceeded after a deadline set with SetDeadline.
+// closed, and os.ErrDeadlineExceeded after a deadline set with SetDeadline. One goroutine reads: the record
+// buffer is the Probes' own, reused, so that reading allocates nothing.
 func (p *Probes) ReadInto(ev *Event) error {
-	var rec ringbuf.Record
-	if err := p.reader.ReadInto(&rec); err != nil {
+	rec := &p.rec
+	if err := p.reader.ReadInto(rec); err != nil {
 		if errors.Is(err, ringbuf.ErrClosed) {
 			return ErrClosed
 		}
@@ -396,7 +412,7 @@ func (p *Probes) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
 // Track adds (dev, ino) to the tracked set; dev is st_dev as stat(2) reports it.
 func (p *Probes) Track(dev, ino uint64) error {
 	one := uint8(1)
-	if err := p.coll.Maps["tracked"].Update(inodeKey(dev, ino), &one, ebpf.UpdateAny); err != nil {
+	if err := p.objs.Tracked.Update(inodeKey(dev, ino), &one, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("track inode %d:%d: %w", dev, ino, err)
 	}
 	return nil
@@ -404,7 +420,7 @@ func (p *Probes) Track(dev, ino uint64) error {
 
 // Untrack removes (dev, ino) from the tracked set; a missing entry is not an error.
 func (p *Probes) Untrack(dev, ino uint64) error {
-	err := p.coll.Maps["tracked"].Delete(inodeKey(dev, ino))
+	err := p.objs.Tracked.Delete(inodeKey(dev, ino))
 	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("untrack inode %d:%d: %w", dev, ino, err)
 	}
@@ -414,7 +430,7 @@ func (p *Probes) Untrack(dev, ino uint64) error {
 // Tracked tells whether (dev, ino) is in the tracked set.
 func (p *Probes) Tracked(dev, ino uint64) (bool, error) {
 	var v uint8
-	err := p.coll.Maps["tracked"].Lookup(inodeKey(dev, ino), &v)
+	err := p.objs.Tracked.Lookup(inodeKey(dev, ino), &v)
 	if errors.Is(err, ebpf.ErrKeyNotExist) {
 		return false, nil
 	}
@@ -431,7 +447,7 @@ func (p *Probes) TrackedCount() (int, error) {
 		v uint8
 		n int
 	)
-	it := p.coll.Maps["tracked"].Iterate()
+	it := p.objs.Tracked.Iterate()
 	for it.Next(&k, &v) {
 		n++
 	}
@@ -463,7 +479,7 @@ func (p *Probes) AddPrefix(prefix string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.coll.Maps["prefixes"].Update(key, uint32(1), ebpf.UpdateAny); err != nil {
+	if err := p.objs.Prefixes.Update(key, uint32(1), ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("add prefix %q: %w", prefix, err)
 	}
 	p.prefixes[filepath.Clean(prefix)] = struct{}{}
@@ -478,7 +494,7 @@ func (p *Probes) RemovePrefix(prefix string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err = p.coll.Maps["prefixes"].Delete(key)
+	err = p.objs.Prefixes.Delete(key)
 	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("remove prefix %q: %w", prefix, err)
 	}
@@ -488,7 +504,7 @@ func (p *Probes) RemovePrefix(prefix string) error {
 
 func (p *Probes) setPrefixCount() error {
 	v := lsmSettings{PrefixCount: uint32(len(p.prefixes)), MountCount: uint32(p.mountCount)}
-	if err := p.coll.Maps["runtime_settings"].Update(uint32(0), &v, ebpf.UpdateAny); err != nil {
+	if err := p.objs.RuntimeSettings.Update(uint32(0), &v, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("set runtime settings: %w", err)
 	}
 	return nil
@@ -499,7 +515,7 @@ func (p *Probes) setPrefixCount() error {
 // bind mount, a second mount of its filesystem) is then reported with the path the process used, flagged
 // FlagPathProcessView. With no ids every mount counts as a monitored one.
 func (p *Probes) SetMounts(ids []uint32) error {
-	m := p.coll.Maps["monitored_mounts"]
+	m := p.objs.MonitoredMounts
 	if len(ids) > int(m.MaxEntries()) {
 		return fmt.Errorf("set monitored mounts: %w: %d mounts, the map holds %d", ErrTooManyMounts, len(ids), m.MaxEntries())
 	}
@@ -551,7 +567,7 @@ func (p *Probes) loadPrefixes() error {
 		k lsmPrefixKey
 		v uint32
 	)
-	it := p.coll.Maps["prefixes"].Iterate()
+	it := p.objs.Prefixes.Iterate()
 	for it.Next(&k, &v) {
 		n := min(int(k.Prefixlen/8), len(k.Data))
 		prefix := string(k.Data[:n])
@@ -588,7 +604,7 @@ func prefixKey(prefix string) (*lsmPrefixKey, error) {
 
 // Counters reads the counters of every hook of the set that runs.
 func (p *Probes) Counters() (Counters, error) {
-	return readCounters(p.coll.Maps["counters"], p.set)
+	return readCounters(p.objs.Counters, p.set)
 }
 
 // Close detaches every program and closes the ring buffer and maps; pinned probes stay attached and keep
@@ -600,6 +616,7 @@ func (p *Probes) Close() error {
 			errs = append(errs, p.reader.Close())
 		}
 		errs = append(errs, closeLinks(p.links))
+		errs = append(errs, p.objs.close(), p.dispatch.close())
 		if p.coll != nil {
 			p.coll.Close()
 		}

@@ -25,7 +25,7 @@ func (pi *ProcessInfo) CommBytes() []byte { return commBytes(pi.Comm) }
 // iterator once: the sensor's process scan, for processes that started before the probes. Processes that
 // start or end meanwhile may or may not be listed; their fork, exec and exit records say what happened.
 func (p *Probes) Processes() ([]ProcessInfo, error) {
-	prog := p.coll.Programs["scan_tasks"]
+	prog := p.objs.ScanTasks
 	if prog == nil {
 		return nil, fmt.Errorf("list processes: %w", ErrNoTaskIterator)
 	}

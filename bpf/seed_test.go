@@ -147,7 +147,7 @@ func stashCount(t *testing.T, p *Probes) int {
 		v [48]byte
 		n int
 	)
-	it := p.coll.Maps["stashes"].Iterate()
+	it := p.objs.Stashes.Iterate()
 	for it.Next(&k, &v) {
 		if uint32(k>>32) == uint32(os.Getpid()) {
 			n++

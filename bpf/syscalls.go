@@ -27,12 +27,12 @@ var syscallNumbers = map[string]uint32{
 }
 
 // fillSyscallTables puts every system-call handler of coll at its number in the dispatchers' program
-// arrays. A collection without them (the LSM set) is left alone.
-func fillSyscallTables(coll *ebpf.Collection) error {
-	tables := map[string]*ebpf.Map{"enter_": coll.Maps["sys_enter_calls"], "exit_": coll.Maps["sys_exit_calls"]}
-	if tables["enter_"] == nil {
+// arrays. A set without them (the LSM set) is left alone.
+func fillSyscallTables(coll *ebpf.Collection, d dispatchObjects) error {
+	if d.SysEnterCalls == nil {
 		return nil
 	}
+	tables := map[string]*ebpf.Map{"enter_": d.SysEnterCalls, "exit_": d.SysExitCalls}
 	for name, prog := range coll.Programs {
 		for prefix, table := range tables {
 			call, ok := strings.CutPrefix(name, prefix)

@@ -154,3 +154,30 @@ func dump(ev schemas.RawEvent) string {
 	walk("", reflect.ValueOf(ev))
 	return b.String()
 }
+
+// TestKindTable: every kernel kind maps to the raw-event kind of the same name, and every raw file and
+// process kind is reached by exactly one kernel kind.
+func TestKindTable(t *testing.T) {
+	reached := map[schemas.Kind]bpf.Kind{}
+	for k := range 256 {
+		kernel := bpf.Kind(k)
+		known := !strings.HasPrefix(kernel.String(), "kind(")
+		raw := kindOf(kernel)
+		switch {
+		case !known && raw != 0:
+			t.Errorf("kernel kind %d has no name but maps to %v", k, raw)
+		case known && raw.String() != kernel.String():
+			t.Errorf("kernel kind %v maps to %v", kernel, raw)
+		case known:
+			if other, dup := reached[raw]; dup {
+				t.Errorf("%v is reached from kernel kinds %v and %v", raw, other, kernel)
+			}
+			reached[raw] = kernel
+		}
+	}
+	for k := schemas.Kind(1); k.Valid(); k++ {
+		if _, ok := reached[k]; !ok && (k.File() || k.Process()) {
+			t.Errorf("raw kind %v has no kernel kind", k)
+		}
+	}
+}

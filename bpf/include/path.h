@@ -120,11 +120,21 @@ __noinline int read_path_global(__u64 dentry_addr, __u64 vfsmnt_addr)
 	return (w.off & PATH_MASK) | (truncated ? READ_PATH_TRUNCATED : 0);
 }
 
+/* as_scalar is a kernel pointer as a plain number: a global function takes only those, and the LSM set's
+ * hook arguments are typed (BTF) pointers, which a cast does not change. */
+static __always_inline __u64 as_scalar(const void *ptr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ptr);
+	return v;
+}
+
 /* read_path writes the path of (dentry, vfsmnt) into path_scratch and returns its start offset there; *len
  * gets its length. */
 static __always_inline __u32 read_path(struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *len, __u8 *flags)
 {
-	int r = read_path_global((__u64)dentry, (__u64)vfsmnt);
+	int r = read_path_global(as_scalar(dentry), as_scalar(vfsmnt));
 	__u32 start = r & PATH_MASK;
 
 	if (r & READ_PATH_TRUNCATED)
