@@ -1,20 +1,27 @@
 package bpf
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/factstream/factstream/internal/loopcost"
 )
 
 // BenchmarkProbeCost prints, for the probe set this machine runs, the cost per operation of two tight
-// loops with the probes attached on a monitored path, on an unmonitored path, and without probes, as
-// ratios from the same run (rounds alternate, and the median ratio is reported).
+// loops (the CPU time of the thread making the calls, see internal/loopcost) with the probes attached on a
+// monitored path, on an unmonitored path, and without probes, as ratios from the same run (rounds
+// alternate, and the median ratio is reported).
 //
 // The probes and the reader are set up as the sensor's defaults do: a record wakes the reader only once
 // 64 KiB wait (sensor.DefaultWakeupBytes), and the reader polls every 5ms for the rest.
@@ -42,17 +49,68 @@ func BenchmarkProbeCost(b *testing.B) {
 	if err := p.TrackPath(mon); err != nil {
 		b.Fatal(err)
 	}
-	for _, op := range []struct {
-		name string
-		do   func(dir string) error
-	}{
-		{"create+close+unlink", createUnlink},
-		{"mkdir+rmdir", mkdirRmdir},
-	} {
-		b.Run(string(p.Set())+"/"+op.name, func(b *testing.B) {
-			measureCost(b, p, op.do, mon, unmon)
+	for _, op := range loopcost.Ops() {
+		b.Run(string(p.Set())+"/"+op.Name, func(b *testing.B) {
+			measureCost(b, p, op.Do, mon, unmon)
 		})
 	}
+	for _, op := range loopcost.Ops() {
+		for _, dir := range []struct{ name, path string }{{"monitored", mon}, {"unmonitored", unmon}} {
+			printProgramStats(b, p, op.Name+", "+dir.name, op.Do, dir.path)
+		}
+	}
+}
+
+// printProgramStats runs one loop with the kernel's BPF statistics on (kernel.bpf_stats_enabled, which
+// itself costs, so the ratios above are measured without it) and prints where the probes' time went: per
+// program, the runs per operation and the nanoseconds per run and per operation, costliest first.
+func printProgramStats(b *testing.B, p *Probes, what string, do func(string) error, dir string) {
+	const n = 5000
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		b.Logf("no BPF statistics here: %v", err)
+		return
+	}
+	defer stats.Close()
+	before := programStats(b, p)
+	loopCost(b, do, dir, n)
+	after := programStats(b, p)
+	type row struct {
+		name        string
+		runs, nsRun float64
+		nsOp        float64
+	}
+	var rows []row
+	var total float64
+	for name, a := range after {
+		d := a.RunCount - before[name].RunCount
+		if d == 0 {
+			continue
+		}
+		rt := float64((a.Runtime - before[name].Runtime).Nanoseconds())
+		rows = append(rows, row{name, float64(d) / n, rt / float64(d), rt / n})
+		total += rt / n
+	}
+	slices.SortFunc(rows, func(x, y row) int { return cmp.Compare(y.nsOp, x.nsOp) })
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s set, %s: BPF time per operation by program\n%-24s %8s %10s %10s\n", p.Set(), what, "program", "runs/op", "ns/run", "ns/op")
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "%-24s %8.2f %10.0f %10.0f\n", r.name, r.runs, r.nsRun, r.nsOp)
+	}
+	fmt.Fprintf(&sb, "%-24s %8s %10s %10.0f\n", "total", "", "", total)
+	fmt.Println(sb.String())
+}
+
+func programStats(b *testing.B, p *Probes) map[string]ebpf.ProgramStats {
+	out := map[string]ebpf.ProgramStats{}
+	for name, prog := range p.coll.Programs {
+		st, err := prog.Stats()
+		if err != nil {
+			b.Fatalf("statistics of %s: %v", name, err)
+		}
+		out[name] = *st
+	}
+	return out
 }
 
 // benchPoll is how often the benchmark's reader looks for records that did not wake it.
@@ -68,24 +126,6 @@ func loadForBench(b *testing.B, opts Options) *Probes {
 	}
 	b.Cleanup(func() { p.Close() })
 	return p
-}
-
-func createUnlink(dir string) error {
-	name := filepath.Join(dir, "f")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return os.Remove(name)
-}
-
-func mkdirRmdir(dir string) error {
-	name := filepath.Join(dir, "d")
-	if err := os.Mkdir(name, 0o755); err != nil {
-		return err
-	}
-	return os.Remove(name)
 }
 
 // measureCost alternates rounds without probes and with them (monitored and unmonitored directory) and
@@ -105,27 +145,19 @@ func measureCost(b *testing.B, p *Probes, do func(string) error, mon, unmon stri
 		none, monitored, unmonitored = append(none, n), append(monitored, m), append(unmonitored, u)
 		rMon, rUnmon = append(rMon, m/n), append(rUnmon, u/n)
 	}
-	b.ReportMetric(median(none), "ns/op-none")
-	b.ReportMetric(median(monitored), "ns/op-monitored")
-	b.ReportMetric(median(unmonitored), "ns/op-unmonitored")
-	b.ReportMetric(median(rMon), "monitored/none")
-	b.ReportMetric(median(rUnmon), "unmonitored/none")
+	b.ReportMetric(loopcost.Median(none), "ns/op-none")
+	b.ReportMetric(loopcost.Median(monitored), "ns/op-monitored")
+	b.ReportMetric(loopcost.Median(unmonitored), "ns/op-unmonitored")
+	b.ReportMetric(loopcost.Median(rMon), "monitored/none")
+	b.ReportMetric(loopcost.Median(rUnmon), "unmonitored/none")
 }
 
 func loopCost(b *testing.B, do func(string) error, dir string, n int) float64 {
-	start := time.Now()
-	for range n {
-		if err := do(dir); err != nil {
-			b.Fatal(err)
-		}
+	ns, err := loopcost.PerOp(do, dir, n)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return float64(time.Since(start).Nanoseconds()) / float64(n)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
+	return ns
 }
 
 // BenchmarkReadInto measures the sensor's read path: one record out of the ring buffer and decoded, per

@@ -184,7 +184,7 @@ func hookCases(p *Probes) []hookCase {
 			touch(t, filepath.Join(outside, "out")) // not monitored: no record
 			o := ino(t, filepath.Join(outside, "out"))
 			must(t, unix.Renameat2(unix.AT_FDCWD, filepath.Join(root, "in"), unix.AT_FDCWD, filepath.Join(outside, "out"), unix.RENAME_EXCHANGE))
-			tracked(t, p, filepath.Join(root, "in"), true)   // the outside file took the tracked name
+			tracked(t, p, filepath.Join(root, "in"), true)      // the outside file took the tracked name
 			tracked(t, p, filepath.Join(outside, "out"), false) // and the tracked one left
 			return []want{a, {kind: KindRename, name: "out", name2: "in", ino: a.ino, parent: ino(t, outside), why: NotMonitored,
 				flags: FlagRenameExchange | FlagPathOutside,

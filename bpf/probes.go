@@ -100,8 +100,8 @@ type Probes struct {
 	attachTo map[string]string // program name → attach point, for the programs that are attached
 	reader   *ringbuf.Reader
 	rec      ringbuf.Record // ReadInto's buffer
-	pinDir   string // where the maps and links are pinned; empty: not pinned
-	reused   bool   // the links were pinned by an earlier Load, which this one continues
+	pinDir   string         // where the maps and links are pinned; empty: not pinned
+	reused   bool           // the links were pinned by an earlier Load, which this one continues
 
 	mu         sync.Mutex // guards prefixes, mountCount and the runtime_settings map
 	prefixes   map[string]struct{}

@@ -393,7 +393,7 @@ func (l *lockedBuffer) String() string {
 
 // startUp starts `up` with args and the probe set probes, and waits until it writes the file its
 // --ready-file names; it skips when no probe set runs here and probes is auto. exited gets up's exit.
-func startUp(t *testing.T, ctx context.Context, probes string, args ...string) (up *exec.Cmd, out *lines, stderr *lockedBuffer, exited <-chan error) {
+func startUp(t testing.TB, ctx context.Context, probes string, args ...string) (up *exec.Cmd, out *lines, stderr *lockedBuffer, exited <-chan error) {
 	t.Helper()
 	i := slices.Index(args, "--ready-file")
 	if i < 0 || i+1 == len(args) {
@@ -422,7 +422,7 @@ func startUp(t *testing.T, ctx context.Context, probes string, args ...string) (
 
 // startFactstream starts the test binary as factstream with args, collecting its JSON lines and its
 // stderr; the process is killed at the end of the test if it still runs.
-func startFactstream(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *lines, *lockedBuffer) {
+func startFactstream(t testing.TB, ctx context.Context, args ...string) (*exec.Cmd, *lines, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), execEnv+"=1")
@@ -441,8 +441,6 @@ func startFactstream(t *testing.T, ctx context.Context, args ...string) (*exec.C
 	return cmd, l, stderr
 }
 
-// waitFor waits for the first event at or after from that has w's find fields, and returns its index
-// and when it arrived; -1 when none came in time.
 // scrape reads one unlabelled sample from the Prometheus text at addr's /metrics (0 when absent).
 func scrape(t *testing.T, addr, name string) float64 {
 	t.Helper()
@@ -479,6 +477,8 @@ func waitMetricAbove(t *testing.T, addr, name string, was float64, timeout time.
 	}
 }
 
+// waitFor waits for the first event at or after from that has w's find fields, and returns its index
+// and when it arrived; -1 when none came in time.
 func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (int, time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
