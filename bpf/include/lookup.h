@@ -80,38 +80,46 @@ struct name_cmp {
 	int equal;
 };
 
-/* word_step compares the w-th eight bytes; it returns 1 when the comparison is over. A loop callback, so
- * that the verifier checks one word, not every word of the longest name. */
+/* word_equal compares the eight bytes at k of both names, as far as len reaches. */
+static __always_inline int word_equal(struct lookup_scratch *ls, __u32 off, __u32 len, __u32 k)
+{
+	__u64 a, b, mask = ~0ULL;
+
+	__builtin_memcpy(&a, &ls->cand[BOUND(k, NAME_MASK)], sizeof(a));
+	__builtin_memcpy(&b, &ls->path[BOUND(off + k, PATH_MASK)], sizeof(b));
+	if (len - k < 8)
+		mask = (1ULL << ((len - k) * 8)) - 1;
+	return !((a ^ b) & mask);
+}
+
+/* word_step compares the eight bytes after the first w + 1 words; it returns 1 when the comparison is
+ * over. A loop callback, so that the verifier checks one word, not every word of the longest name. */
 static long word_step(__u32 w, void *ctx)
 {
 	struct name_cmp *nc = ctx;
 	struct lookup_scratch *ls = lookup_buf();
-	__u32 k = w * 8;
-	__u64 a, b, mask = ~0ULL;
+	__u32 k = (w + 1) * 8;
 
 	if (k >= nc->len)
 		return 1;
-	if (!ls) {
-		nc->equal = 0;
-		return 1;
-	}
-	__builtin_memcpy(&a, &ls->cand[BOUND(k, NAME_MASK)], sizeof(a));
-	__builtin_memcpy(&b, &ls->path[BOUND(nc->off + k, PATH_MASK)], sizeof(b));
-	if (nc->len - k < 8)
-		mask = (1ULL << ((nc->len - k) * 8)) - 1;
-	if ((a ^ b) & mask) {
+	if (!ls || !word_equal(ls, nc->off, nc->len, k)) {
 		nc->equal = 0;
 		return 1;
 	}
 	return 0;
 }
 
-/* names_equal compares the candidate name in cand with path[off, off+len), a word at a time. */
-static __always_inline int names_equal(__u32 off, __u32 len)
+/* names_equal compares the candidate name in cand with path[off, off+len). The first word is compared
+ * here, which settles most candidates (and every name of up to eight bytes) without the loop. */
+static __always_inline int names_equal(struct lookup_scratch *ls, __u32 off, __u32 len)
 {
 	struct name_cmp nc = {.off = off, .len = len, .equal = 1};
 
-	bpf_loop((NAME_MAX_LEN + 1) / 8, word_step, &nc, 0);
+	if (!word_equal(ls, off, len, 0))
+		return 0;
+	if (len <= 8)
+		return 1;
+	bpf_loop((NAME_MAX_LEN + 1) / 8 - 1, word_step, &nc, 0);
 	return nc.equal;
 }
 
@@ -146,7 +154,7 @@ static long child_step(__u32 i, void *ctx)
 	if (!ls)
 		return 1;
 	bpf_probe_read_kernel(ls->cand, BOUND(cs->len, NAME_MASK), BPF_CORE_READ(child, d_name.name));
-	if (!names_equal(cs->off, cs->len))
+	if (!names_equal(ls, cs->off, cs->len))
 		return 0;
 	cs->found = child;
 	return 1;
