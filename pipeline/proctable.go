@@ -32,19 +32,11 @@ type ProcLimits struct {
 }
 
 func (l ProcLimits) withDefaults() ProcLimits {
-	l.Retain = orDefault(l.Retain, DefaultProcRetain)
-	l.MaxProcs = orDefault(l.MaxProcs, DefaultMaxProcs)
-	l.MaxImages = orDefault(l.MaxImages, DefaultMaxImages)
-	l.MaxLineage = orDefault(l.MaxLineage, DefaultMaxLineage)
+	l.Retain = cmp.Or(l.Retain, DefaultProcRetain)
+	l.MaxProcs = cmp.Or(l.MaxProcs, DefaultMaxProcs)
+	l.MaxImages = cmp.Or(l.MaxImages, DefaultMaxImages)
+	l.MaxLineage = cmp.Or(l.MaxLineage, DefaultMaxLineage)
 	return l
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // ProcTable is the process table of one host, rebuilt from exec, fork and exit events: per process

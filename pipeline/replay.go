@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -194,7 +195,7 @@ func replayHost(ctx context.Context, js jetstream.JetStream, opts ReplayOptions,
 	if opts.Host == "" {
 		return nil, fmt.Errorf("%w: replay: no host", ErrInvalidConfig)
 	}
-	lateness := orDefault(opts.Lateness, DefaultLateness)
+	lateness := cmp.Or(opts.Lateness, DefaultLateness)
 	cfg := &viewConfig{partition: -1, allDevs: true, lateness: int64(lateness), maxHeld: DefaultMaxHeld,
 		patterns: opts.Patterns, procLimits: opts.Procs, noOutput: out == discard{}}
 	var stop int64 // stream time after which nothing of the period can come

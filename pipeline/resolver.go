@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,18 +104,18 @@ func (c Config) withDefaults() (Config, error) {
 			return '_'
 		}, host) + "-" + strconv.Itoa(os.Getpid())
 	}
-	c.Partitions = orDefault(c.Partitions, schemas.DefaultPartitions)
-	c.Batch.MaxEvents = orDefault(c.Batch.MaxEvents, DefaultMaxEvents)
-	c.Batch.MaxBytes = orDefault(c.Batch.MaxBytes, DefaultMaxBytes)
-	c.Batch.MaxDelay = orDefault(c.Batch.MaxDelay, DefaultMaxDelay)
-	c.CheckpointInterval = orDefault(c.CheckpointInterval, DefaultCheckpointInterval)
-	c.SnapshotInterval = orDefault(c.SnapshotInterval, DefaultSnapshotInterval)
-	c.SnapshotEvents = orDefault(c.SnapshotEvents, DefaultSnapshotEvents)
-	c.LeaseTTL = orDefault(c.LeaseTTL, lease.DefaultTTL)
-	c.Lateness = orDefault(c.Lateness, DefaultLateness)
-	c.IdleMargin = orDefault(c.IdleMargin, DefaultIdleMargin)
-	c.MaxHeld = orDefault(c.MaxHeld, DefaultMaxHeld)
-	c.DiscoveryInterval = orDefault(c.DiscoveryInterval, DefaultDiscoveryInterval)
+	c.Partitions = cmp.Or(c.Partitions, schemas.DefaultPartitions)
+	c.Batch.MaxEvents = cmp.Or(c.Batch.MaxEvents, DefaultMaxEvents)
+	c.Batch.MaxBytes = cmp.Or(c.Batch.MaxBytes, DefaultMaxBytes)
+	c.Batch.MaxDelay = cmp.Or(c.Batch.MaxDelay, DefaultMaxDelay)
+	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
+	c.SnapshotInterval = cmp.Or(c.SnapshotInterval, DefaultSnapshotInterval)
+	c.SnapshotEvents = cmp.Or(c.SnapshotEvents, DefaultSnapshotEvents)
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, lease.DefaultTTL)
+	c.Lateness = cmp.Or(c.Lateness, DefaultLateness)
+	c.IdleMargin = cmp.Or(c.IdleMargin, DefaultIdleMargin)
+	c.MaxHeld = cmp.Or(c.MaxHeld, DefaultMaxHeld)
+	c.DiscoveryInterval = cmp.Or(c.DiscoveryInterval, DefaultDiscoveryInterval)
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,23 +105,13 @@ func (p *runner) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading %s state: %w", schemas.RawStream, err)
 	}
-	for _, host := range slices.Sorted(mapKeys(p.views)) {
+	for _, host := range slices.Sorted(maps.Keys(p.views)) {
 		if err := p.startView(ctx, p.views[host], info.State.FirstSeq); err != nil {
 			return err
 		}
 	}
 	p.log.Info("partition started", zap.Int("hosts", len(p.views)), zap.Uint64("checkpoint", p.chain.tip))
 	return p.discover(ctx)
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // restore loads the partition's snapshot, if there is one.
@@ -241,24 +232,12 @@ func (p *runner) tick(ctx context.Context, now time.Time) error {
 	p.r.m.add(p.stats, &p.counted)
 	switch {
 	case !p.out.empty() && now.Sub(p.pendingSince) >= p.r.cfg.Batch.MaxDelay:
-	case now.Sub(p.lastCommit) >= p.r.cfg.CheckpointInterval && !marksEqual(p.marks(), p.committedMarks):
+	case now.Sub(p.lastCommit) >= p.r.cfg.CheckpointInterval && !maps.Equal(p.marks(), p.committedMarks):
 	case now.Sub(p.lastCommit) >= p.r.cfg.SnapshotInterval:
 	default:
 		return nil
 	}
 	return p.commit(ctx)
-}
-
-func marksEqual(a, b map[string]ViewMark) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // marks are the checkpoint's counts: what each view has released.
@@ -334,7 +313,7 @@ func (p *runner) maybeSnapshot(ctx context.Context) {
 func (p *runner) covers() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "partition %d, epoch %d, worker %s; FACT_RAW read up to:", p.lease.Partition, p.lease.Epoch, p.r.cfg.WorkerID)
-	for _, host := range slices.Sorted(mapKeys(p.views)) {
+	for _, host := range slices.Sorted(maps.Keys(p.views)) {
 		fmt.Fprintf(&b, " %s=%d", host, p.views[host].received)
 	}
 	return b.String()

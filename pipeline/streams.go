@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,8 +45,8 @@ func (c StreamsConfig) activity() jetstream.StreamConfig {
 		Discard:            jetstream.DiscardOld,
 		MaxAge:             c.MaxAge,
 		MaxBytes:           maxBytes,
-		Duplicates:         orDefault(c.Duplicates, DefaultActivityDuplicates),
-		Replicas:           orDefault(c.Replicas, 1),
+		Duplicates:         cmp.Or(c.Duplicates, DefaultActivityDuplicates),
+		Replicas:           cmp.Or(c.Replicas, 1),
 		AllowAtomicPublish: true,
 		// The record: nobody may delete a message or purge it; it shrinks by its limits only.
 		DenyDelete: true,
@@ -74,7 +75,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, c StreamsConfig)
 	}
 	_, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: schemas.SnapshotBucket, Description: "factstream resolver snapshots, one object per partition",
-		Storage: jetstream.FileStorage, Replicas: orDefault(c.Replicas, 1),
+		Storage: jetstream.FileStorage, Replicas: cmp.Or(c.Replicas, 1),
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning object store %s: %w", schemas.SnapshotBucket, err)

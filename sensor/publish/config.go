@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -89,24 +90,17 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.Conn.Opts.ReconnectBufSize != -1:
 		return cfg, fmt.Errorf("checking connection: %w (it is %d bytes)", ErrReconnectBuffer, cfg.Conn.Opts.ReconnectBufSize)
 	}
-	cfg.MemoryBytes = orDefault(cfg.MemoryBytes, DefaultMemoryBytes)
-	cfg.SpoolBytes = orDefault(cfg.SpoolBytes, DefaultSpoolBytes)
-	cfg.SegmentBytes = orDefault(cfg.SegmentBytes, min(max(cfg.SpoolBytes/16, 1<<20), 64<<20))
-	cfg.SyncInterval = orDefault(cfg.SyncInterval, DefaultSyncInterval)
-	cfg.MaxPending = orDefault(cfg.MaxPending, DefaultMaxPending)
-	cfg.AckTimeout = orDefault(cfg.AckTimeout, DefaultAckTimeout)
-	cfg.MinBackoff = orDefault(cfg.MinBackoff, DefaultMinBackoff)
-	cfg.MaxBackoff = max(orDefault(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
-	cfg.WarnEvery = orDefault(cfg.WarnEvery, DefaultWarnEvery)
+	cfg.MemoryBytes = cmp.Or(cfg.MemoryBytes, DefaultMemoryBytes)
+	cfg.SpoolBytes = cmp.Or(cfg.SpoolBytes, DefaultSpoolBytes)
+	cfg.SegmentBytes = cmp.Or(cfg.SegmentBytes, min(max(cfg.SpoolBytes/16, 1<<20), 64<<20))
+	cfg.SyncInterval = cmp.Or(cfg.SyncInterval, DefaultSyncInterval)
+	cfg.MaxPending = cmp.Or(cfg.MaxPending, DefaultMaxPending)
+	cfg.AckTimeout = cmp.Or(cfg.AckTimeout, DefaultAckTimeout)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
+	cfg.WarnEvery = cmp.Or(cfg.WarnEvery, DefaultWarnEvery)
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
 	return cfg, nil
-}
-
-func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }

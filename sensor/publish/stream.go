@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,10 +39,10 @@ func (c RawStreamConfig) withDefaults() (RawStreamConfig, error) {
 	if c.Partitions < 0 || c.MaxAge < 0 || c.MaxBytes < 0 || c.Duplicates < 0 || c.Replicas < 0 || c.Replicas > 5 {
 		return c, fmt.Errorf("%w: raw stream: negative value or more than 5 replicas", ErrInvalidConfig)
 	}
-	c.Partitions = orDefault(c.Partitions, schemas.DefaultPartitions)
-	c.MaxAge = orDefault(c.MaxAge, DefaultRawMaxAge)
-	c.Duplicates = orDefault(c.Duplicates, DefaultRawDuplicates)
-	c.Replicas = orDefault(c.Replicas, 1)
+	c.Partitions = cmp.Or(c.Partitions, schemas.DefaultPartitions)
+	c.MaxAge = cmp.Or(c.MaxAge, DefaultRawMaxAge)
+	c.Duplicates = cmp.Or(c.Duplicates, DefaultRawDuplicates)
+	c.Replicas = cmp.Or(c.Replicas, 1)
 	if c.Duplicates > c.MaxAge {
 		return c, fmt.Errorf("%w: raw stream: duplicate window %s longer than max age %s", ErrInvalidConfig, c.Duplicates, c.MaxAge)
 	}
