@@ -483,7 +483,7 @@ func (p *Probes) AddPrefix(prefix string) error {
 		return fmt.Errorf("add prefix %q: %w", prefix, err)
 	}
 	p.prefixes[filepath.Clean(prefix)] = struct{}{}
-	return p.setPrefixCount()
+	return p.writeSettings()
 }
 
 // RemovePrefix undoes AddPrefix; a prefix that was never added is not an error.
@@ -499,10 +499,12 @@ func (p *Probes) RemovePrefix(prefix string) error {
 		return fmt.Errorf("remove prefix %q: %w", prefix, err)
 	}
 	delete(p.prefixes, filepath.Clean(prefix))
-	return p.setPrefixCount()
+	return p.writeSettings()
 }
 
-func (p *Probes) setPrefixCount() error {
+// writeSettings writes the runtime settings the programs read: how many prefixes and monitored mounts there
+// are. Callers hold mu.
+func (p *Probes) writeSettings() error {
 	v := lsmSettings{PrefixCount: uint32(len(p.prefixes)), MountCount: uint32(p.mountCount)}
 	if err := p.objs.RuntimeSettings.Update(uint32(0), &v, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("set runtime settings: %w", err)
@@ -550,7 +552,7 @@ func (p *Probes) SetMounts(ids []uint32) error {
 		}
 	}
 	p.mountCount = len(want)
-	return p.setPrefixCount()
+	return p.writeSettings()
 }
 
 // Prefixes returns the path prefixes the probes match, sorted: those added with AddPrefix and, for reused
@@ -581,7 +583,7 @@ func (p *Probes) loadPrefixes() error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.setPrefixCount()
+	return p.writeSettings()
 }
 
 // prefixKey builds the trie key of prefix: its bytes with a '/' after the last component.

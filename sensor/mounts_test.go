@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/schemas"
 	"golang.org/x/sys/unix"
 )
 
@@ -98,5 +99,37 @@ func TestMonitoredMounts(t *testing.T) {
 	}
 	if _, err := monitoredMounts([]string{dir}, filepath.Join(dir, "no-such-table")); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing mount table gave %v, want a not-exist error", err)
+	}
+}
+
+func TestMovedIn(t *testing.T) {
+	dir, file := uint32(unix.S_IFDIR|0o755), uint32(unix.S_IFREG|0o644)
+	in, by, out := schemas.MonitoredByParent, schemas.MonitoredByPath, schemas.NotMonitored
+	tests := []struct {
+		name     string
+		mode     uint32
+		new, old schemas.Monitored
+		exchange bool
+		want     bool
+	}{
+		{"a directory moved in", dir, in, out, false, true},
+		{"a directory moved in where a prefix matches", dir, by, out, false, true},
+		{"a file moved in", file, in, out, false, false},
+		{"a directory moved within", dir, in, schemas.MonitoredByInode, false, false},
+		{"a directory moved out", dir, out, in, false, false},
+		{"exchanged across the edge", 0, out, schemas.MonitoredByInode, true, true},
+		{"exchanged within", 0, in, schemas.MonitoredByInode, true, false},
+	}
+	for _, tt := range tests {
+		ev := schemas.RawEvent{Kind: schemas.KindRename, Mode: tt.mode, Monitored: tt.new, OldMonitored: tt.old}
+		if tt.exchange {
+			ev.Flags = schemas.FlagRenameExchange
+		}
+		if got := movedIn(&ev); got != tt.want {
+			t.Errorf("%s: movedIn = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if movedIn(&schemas.RawEvent{Kind: schemas.KindLink, Mode: dir, Monitored: in}) {
+		t.Error("a link counts as a move in")
 	}
 }
