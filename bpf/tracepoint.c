@@ -451,7 +451,9 @@ static __always_inline int remove_exit(long ret)
 	rmdir = c->arg & AT_REMOVEDIR;
 	hook = rmdir ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK;
 	count(hook, COUNTER_TOTAL);
-	if (ret != 0)
+	/* remove_enter saves only calls it decided are monitored: one without that decision was left by another
+	 * system call whose exit this thread never ran (a program run the kernel skipped), not this one's */
+	if (ret != 0 || !c->monitored)
 		return 0;
 	if (c->found && (rmdir || c->nlink <= 1))
 		untrack(c->dev, c->ino);
