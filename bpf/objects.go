@@ -10,8 +10,9 @@ import (
 
 // The objects Go touches, by the names the C gives them, assigned from the spec before load and from the
 // loaded collection after it (cilium/ebpf's `ebpf:"name"` tags): an object a set lacks is a load error that
-// names it, not a nil map found later. Programs are not here: which ones a set attaches depends on the
-// kernel (configure drops hooks it lacks), so they are attached from the collection by attach point.
+// names it, not a nil map found later. The attached programs are not here (only the task iterator, which
+// every set has): which ones a set attaches depends on the kernel (configure drops hooks it lacks), so they
+// are attached from the collection by attach point.
 
 // specObjects are what configure sets on a spec before it loads: map sizes and load-time constants.
 type specObjects struct {

@@ -147,22 +147,24 @@ func Load(opts Options) (*Probes, error) {
 	return p, nil
 }
 
+// embeddedSpec reads a set's embedded object: its spec, and its bytes (which name pinned probes).
+func embeddedSpec(set ProbeSet) (*ebpf.CollectionSpec, []byte, error) {
+	if set == ProbeSetLSM {
+		spec, err := loadLsm()
+		return spec, _LsmBytes, err
+	}
+	spec, err := loadTracepoint()
+	return spec, _TracepointBytes, err
+}
+
 // loadSet loads one probe set.
 func loadSet(set ProbeSet, opts Options) (*Probes, error) {
-	var (
-		spec   *ebpf.CollectionSpec
-		object = _TracepointBytes
-		err    error
-	)
 	if set == ProbeSetLSM {
 		if err := lsmAvailable(); err != nil {
 			return nil, err
 		}
-		object = _LsmBytes
-		spec, err = loadLsm()
-	} else {
-		spec, err = loadTracepoint()
 	}
+	spec, object, err := embeddedSpec(set)
 	if err != nil {
 		return nil, fmt.Errorf("load %s probes: read embedded object: %w", set, err)
 	}

@@ -22,13 +22,7 @@ func BenchmarkVerifier(b *testing.B) {
 		b.Skip("loading probes needs root")
 	}
 	set := ProbeSet(cmp.Or(os.Getenv("FACTSTREAM_PROBE_SET"), string(ProbeSetTracepoint)))
-	var spec *ebpf.CollectionSpec
-	var err error
-	if set == ProbeSetLSM {
-		spec, err = loadLsm()
-	} else {
-		spec, err = loadTracepoint()
-	}
+	spec, _, err := embeddedSpec(set)
 	if err != nil {
 		b.Fatal(err)
 	}
