@@ -54,6 +54,13 @@ func BenchmarkProbeCost(b *testing.B) {
 			measureCost(b, p, op.Do, mon, unmon)
 		})
 	}
+	if p.tp.SysEnterCalls != nil {
+		for _, op := range loopcost.Ops() {
+			b.Run(string(p.Set())+"/"+op.Name+"/dispatch-only", func(b *testing.B) {
+				measureDispatchFloor(b, p, op.Do, unmon)
+			})
+		}
+	}
 	for _, op := range loopcost.Ops() {
 		for _, dir := range []struct{ name, path string }{{"monitored", mon}, {"unmonitored", unmon}} {
 			printProgramStats(b, p, op.Name+", "+dir.name, op.Do, dir.path)
@@ -150,6 +157,37 @@ func measureCost(b *testing.B, p *Probes, do func(string) error, mon, unmon stri
 	b.ReportMetric(loopcost.Median(unmonitored), "ns/op-unmonitored")
 	b.ReportMetric(loopcost.Median(rMon), "monitored/none")
 	b.ReportMetric(loopcost.Median(rUnmon), "unmonitored/none")
+}
+
+// measureDispatchFloor measures the tracepoint set's floor: the two dispatchers attached with no handler
+// in their tables, so that every system call pays only for entering sys_enter and sys_exit and a tail call
+// that finds nothing. No handler can cost less than that; it is reported as a ratio to no probes at all.
+func measureDispatchFloor(b *testing.B, p *Probes, do func(string) error, dir string) {
+	const rounds, perRound = 7, 5000
+	for _, table := range []*ebpf.Map{p.tp.SysEnterCalls, p.tp.SysExitCalls} {
+		for _, nr := range syscallNumbers {
+			if err := table.Delete(nr); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				b.Fatal(err)
+			}
+		}
+	}
+	defer func() {
+		if err := fillSyscallTables(p.coll, p.tp); err != nil {
+			b.Fatal(err)
+		}
+	}()
+	var ratios []float64
+	for range rounds {
+		if err := p.detachAll(); err != nil {
+			b.Fatal(err)
+		}
+		n := loopCost(b, do, dir, perRound)
+		if err := p.attachAll(); err != nil {
+			b.Fatal(err)
+		}
+		ratios = append(ratios, loopCost(b, do, dir, perRound)/n)
+	}
+	b.ReportMetric(loopcost.Median(ratios), "dispatch/none")
 }
 
 func loopCost(b *testing.B, do func(string) error, dir string, n int) float64 {

@@ -16,6 +16,7 @@ type HookCounters struct {
 	Mkdir          uint64 // d_instantiate: mkdir completions
 	Symlink        uint64 // d_instantiate: symlink completions
 	Mknod          uint64 // d_instantiate: mknod completions
+	Discarded      uint64 // calls a discarder dismissed without walking their path (tracepoint set)
 }
 
 // Counters are every hook's counters, by hook name (the name of the hook it counts, e.g. "path_mkdir").
@@ -94,6 +95,7 @@ func readCounters(m *ebpf.Map, set ProbeSet) (Counters, error) {
 			Ignored: c[lsmCounterCOUNTER_IGNORED], Error: c[lsmCounterCOUNTER_ERROR],
 			RingbufferFull: c[lsmCounterCOUNTER_RINGBUFFER_FULL], Mkdir: c[lsmCounterCOUNTER_MKDIR],
 			Symlink: c[lsmCounterCOUNTER_SYMLINK], Mknod: c[lsmCounterCOUNTER_MKNOD],
+			Discarded: c[lsmCounterCOUNTER_DISCARDED],
 		}
 	}
 	return out, nil
@@ -108,6 +110,7 @@ func (c Counters) Sub(before Counters) Counters {
 			Total: v.Total - b.Total, Added: v.Added - b.Added, Ignored: v.Ignored - b.Ignored,
 			Error: v.Error - b.Error, RingbufferFull: v.RingbufferFull - b.RingbufferFull,
 			Mkdir: v.Mkdir - b.Mkdir, Symlink: v.Symlink - b.Symlink, Mknod: v.Mknod - b.Mknod,
+			Discarded: v.Discarded - b.Discarded,
 		}
 	}
 	return out

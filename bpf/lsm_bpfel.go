@@ -24,7 +24,8 @@ const (
 	lsmCounterCOUNTER_MKDIR           lsmCounter = 5
 	lsmCounterCOUNTER_SYMLINK         lsmCounter = 6
 	lsmCounterCOUNTER_MKNOD           lsmCounter = 7
-	lsmCounterCOUNTER_MAX             lsmCounter = 8
+	lsmCounterCOUNTER_DISCARDED       lsmCounter = 8
+	lsmCounterCOUNTER_MAX             lsmCounter = 9
 )
 
 type lsmEventFlags uint32

@@ -43,10 +43,12 @@ type probeObjects struct {
 	ScanTasks       *ebpf.Program `ebpf:"scan_tasks"`
 }
 
-// dispatchObjects are the tracepoint set's program arrays, indexed by system-call number.
-type dispatchObjects struct {
+// tpObjects are the tracepoint set's own: the program arrays its dispatchers index by system-call
+// number, and the generations that invalidate its discarders (include/discard.h).
+type tpObjects struct {
 	SysEnterCalls *ebpf.Map `ebpf:"sys_enter_calls"`
 	SysExitCalls  *ebpf.Map `ebpf:"sys_exit_calls"`
+	DiscardGen    *ebpf.Map `ebpf:"discard_gen"`
 }
 
 func (o *probeObjects) close() error {
@@ -54,7 +56,7 @@ func (o *probeObjects) close() error {
 		o.Stashes, o.ScanTasks)
 }
 
-func (o *dispatchObjects) close() error { return closeAll(o.SysEnterCalls, o.SysExitCalls) }
+func (o *tpObjects) close() error { return closeAll(o.SysEnterCalls, o.SysExitCalls, o.DiscardGen) }
 
 // closeAll closes each object; a nil one (a failed Assign leaves some) closes as nothing.
 func closeAll(objs ...io.Closer) error {
@@ -65,7 +67,7 @@ func closeAll(objs ...io.Closer) error {
 	return errors.Join(errs...)
 }
 
-// assignObjects moves the shared objects (and, for the tracepoint set, its dispatch tables) out of coll.
+// assignObjects moves the shared objects (and, for the tracepoint set, its own) out of coll.
 func (p *Probes) assignObjects(coll *ebpf.Collection) error {
 	if err := coll.Assign(&p.objs); err != nil {
 		return fmt.Errorf("find the probes' objects: %w", err)
@@ -73,8 +75,8 @@ func (p *Probes) assignObjects(coll *ebpf.Collection) error {
 	if p.set != ProbeSetTracepoint {
 		return nil
 	}
-	if err := coll.Assign(&p.dispatch); err != nil {
-		return fmt.Errorf("find the system-call tables: %w", err)
+	if err := coll.Assign(&p.tp); err != nil {
+		return fmt.Errorf("find the tracepoint set's objects: %w", err)
 	}
 	return nil
 }

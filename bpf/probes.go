@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -93,15 +94,17 @@ func (o *Options) setDefaults() error {
 type Probes struct {
 	set      ProbeSet
 	why      string
-	coll     *ebpf.Collection // the programs; the objects Go uses moved to objs and dispatch
+	coll     *ebpf.Collection // the programs; the objects Go uses moved to objs and tp
 	objs     probeObjects
-	dispatch dispatchObjects // tracepoint set only
+	tp       tpObjects // tracepoint set only
 	links    []link.Link
 	attachTo map[string]string // program name → attach point, for the programs that are attached
 	reader   *ringbuf.Reader
 	rec      ringbuf.Record // ReadInto's buffer
 	pinDir   string         // where the maps and links are pinned; empty: not pinned
 	reused   bool           // the links were pinned by an earlier Load, which this one continues
+
+	userGen atomic.Uint64 // the last value written to discard_gen[1] (tracepoint set)
 
 	mu         sync.Mutex // guards prefixes, mountCount and the runtime_settings map
 	prefixes   map[string]struct{}
@@ -257,6 +260,14 @@ func setDentryLayout(spec *ebpf.CollectionSpec, kernel *btf.Spec) error {
 	return nil
 }
 
+// verboseVerifierError is a verifier error whose message is the verifier's whole log, still an
+// *ebpf.VerifierError to errors.As (a caller that must tell a refused program from a kernel that cannot
+// run the set looks for it).
+type verboseVerifierError struct{ err *ebpf.VerifierError }
+
+func (e verboseVerifierError) Error() string { return fmt.Sprintf("verifier: %+v", e.err) }
+func (e verboseVerifierError) Unwrap() error { return e.err }
+
 // open loads the collection, attaches its programs and opens the ring buffer reader.
 func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	var collOpts ebpf.CollectionOptions
@@ -268,7 +279,7 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 	if err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
-			return fmt.Errorf("load %s probes: verifier: %+v", p.set, verr)
+			return fmt.Errorf("load %s probes: %w", p.set, verboseVerifierError{verr})
 		}
 		if errors.Is(err, unix.EPERM) && spec.Programs["file_open"] != nil {
 			return &UnavailableError{Set: ProbeSetLSM, Reason: "the kernel refuses programs that need a BPF trampoline (EPERM at load)", Err: err}
@@ -283,7 +294,7 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 		// The pinned programs run on, with the pinned system-call tables they were loaded with.
 		err = p.openPinnedLinks(slices.Sorted(maps.Keys(p.attachTo)))
 	} else {
-		err = fillSyscallTables(coll, p.dispatch)
+		err = fillSyscallTables(coll, p.tp)
 		if err == nil {
 			err = p.attachAll()
 		}
@@ -292,6 +303,9 @@ func (p *Probes) open(spec *ebpf.CollectionSpec, opts Options) error {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	if err := p.loadPrefixes(); err != nil {
+		return fmt.Errorf("load %s probes: %w", p.set, err)
+	}
+	if err := p.loadUserGen(); err != nil {
 		return fmt.Errorf("load %s probes: %w", p.set, err)
 	}
 	p.reader, err = ringbuf.NewReader(p.objs.Events)
@@ -417,6 +431,22 @@ func (p *Probes) Track(dev, ino uint64) error {
 	if err := p.objs.Tracked.Update(inodeKey(dev, ino), &one, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("track inode %d:%d: %w", dev, ino, err)
 	}
+	if err := p.dropDiscarders(); err != nil {
+		return fmt.Errorf("track inode %d:%d: %w", dev, ino, err)
+	}
+	return nil
+}
+
+// dropDiscarders ends every discarder of the tracepoint set (include/discard.h) after a change that can make
+// a path it dismissed monitored: a new tracked inode, a new prefix. Each call writes a value never written
+// before, after the change, so a discarder made before the change cannot match it.
+func (p *Probes) dropDiscarders() error {
+	if p.tp.DiscardGen == nil {
+		return nil
+	}
+	if err := p.tp.DiscardGen.Update(uint32(1), p.userGen.Add(1), ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("drop discarders: %w", err)
+	}
 	return nil
 }
 
@@ -485,7 +515,10 @@ func (p *Probes) AddPrefix(prefix string) error {
 		return fmt.Errorf("add prefix %q: %w", prefix, err)
 	}
 	p.prefixes[filepath.Clean(prefix)] = struct{}{}
-	return p.writeSettings()
+	if err := p.writeSettings(); err != nil {
+		return err
+	}
+	return p.dropDiscarders()
 }
 
 // RemovePrefix undoes AddPrefix; a prefix that was never added is not an error.
@@ -565,6 +598,19 @@ func (p *Probes) Prefixes() []string {
 	return slices.Sorted(maps.Keys(p.prefixes))
 }
 
+// loadUserGen continues the discarders' user generation of reused probes, so that no value repeats.
+func (p *Probes) loadUserGen() error {
+	if p.tp.DiscardGen == nil {
+		return nil
+	}
+	var g uint64
+	if err := p.tp.DiscardGen.Lookup(uint32(1), &g); err != nil {
+		return fmt.Errorf("read the discarders' generation: %w", err)
+	}
+	p.userGen.Store(g)
+	return nil
+}
+
 // loadPrefixes reads the prefixes already in the trie (reused probes) and sets the count to match.
 func (p *Probes) loadPrefixes() error {
 	var (
@@ -620,7 +666,7 @@ func (p *Probes) Close() error {
 			errs = append(errs, p.reader.Close())
 		}
 		errs = append(errs, closeLinks(p.links))
-		errs = append(errs, p.objs.close(), p.dispatch.close())
+		errs = append(errs, p.objs.close(), p.tp.close())
 		if p.coll != nil {
 			p.coll.Close()
 		}

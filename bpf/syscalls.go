@@ -28,7 +28,7 @@ var syscallNumbers = map[string]uint32{
 
 // fillSyscallTables puts every system-call handler of coll at its number in the dispatchers' program
 // arrays. A set without them (the LSM set) is left alone.
-func fillSyscallTables(coll *ebpf.Collection, d dispatchObjects) error {
+func fillSyscallTables(coll *ebpf.Collection, d tpObjects) error {
 	if d.SysEnterCalls == nil {
 		return nil
 	}

@@ -260,8 +260,14 @@ static __always_inline int target_of_lookup(struct target *t, struct lookup *l)
 	return 1;
 }
 
+enum call_resolution {
+	CALL_UNRESOLVED = 0,
+	CALL_RESOLVED,
+	CALL_DISCARDED, /* a discarder says the path is outside every monitored tree */
+};
+
 /* resolve_call finds the file a call is about, through its descriptor or its path. */
-static __always_inline int resolve_call(struct call *c, struct target *t)
+static __always_inline enum call_resolution resolve_call(struct call *c, struct target *t)
 {
 	struct lookup *l;
 
@@ -269,14 +275,16 @@ static __always_inline int resolve_call(struct call *c, struct target *t)
 		struct file *f = fd_file(c->fd);
 
 		if (!f)
-			return 0;
+			return CALL_UNRESOLVED;
 		target_init(t, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
-		return 1;
+		return CALL_RESOLVED;
 	}
-	l = lookup_path(c->dirfd, c->path);
+	l = lookup_or_discard(c->dirfd, c->path);
 	if (!l)
-		return 0;
-	return l && l->status == LOOKUP_FOUND && target_of_lookup(t, l);
+		return CALL_UNRESOLVED;
+	if (l->status == LOOKUP_DISCARDED)
+		return CALL_DISCARDED;
+	return l->status == LOOKUP_FOUND && target_of_lookup(t, l) ? CALL_RESOLVED : CALL_UNRESOLVED;
 }
 
 /* name_record starts a record whose name is the file's: the dentry's, or the path's last component. */
@@ -345,9 +353,14 @@ static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
 	count(hook, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	l = lookup_path(c->dirfd, c->path);
+	l = lookup_or_discard(c->dirfd, c->path);
 	if (!l)
 		return 0;
+	if (l->status == LOOKUP_DISCARDED) {
+		count(hook, COUNTER_IGNORED);
+		count(hook, COUNTER_DISCARDED);
+		return 0;
+	}
 	if (!target_of_lookup(&t, l)) {
 		count(hook, COUNTER_ERROR);
 		return 0;
@@ -364,11 +377,16 @@ static __always_inline int created_exit(long ret, __u8 kind, enum hook hook)
 			t.monitored = MONITORED_BY_PATH;
 	}
 	if (!t.monitored) {
+		if (!is_tracked(t.dev, t.ino)) /* the decision above did not ask */
+			lookup_discard(l);
 		count(hook, COUNTER_IGNORED);
 		return 0;
 	}
-	if (t.monitored == MONITORED_BY_PARENT)
+	if (t.monitored == MONITORED_BY_PARENT) {
 		track(t.dev, t.ino);
+		if (kind == KIND_MKDIR) /* a discarded path may run through it */
+			discard_bump();
+	}
 	s = name_record(&t, kind, 0, &off, l, 1);
 	if (!s)
 		return 0;
@@ -415,15 +433,21 @@ static __always_inline void remove_enter(__s32 dirfd, __u64 path, __u32 flags)
 
 	if (!c)
 		return;
-	l = lookup_path(dirfd, (void *)path);
+	l = lookup_or_discard(dirfd, (void *)path);
 	if (!l)
 		return;
+	if (l->status == LOOKUP_DISCARDED) {
+		count(flags & AT_REMOVEDIR ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK, COUNTER_DISCARDED);
+		return;
+	}
 	if (!target_of_lookup(&t, l)) {
 		count(flags & AT_REMOVEDIR ? HOOK_SYS_RMDIR : HOOK_SYS_UNLINK, COUNTER_ERROR);
 		return;
 	}
-	if (!target_decide(&t))
+	if (!target_decide(&t)) {
+		lookup_discard(l);
 		return;
+	}
 	c->found = !t.in_parent;
 	c->ino = t.ino;
 	c->parent_ino = t.parent_ino;
@@ -563,6 +587,7 @@ static __always_inline int rename_exit(long ret)
 	struct event_hdr *h;
 	__u32 off;
 
+	discard_bump(); /* whatever it did, paths may name other files now */
 	c = take_call();
 	if (!c)
 		return 0;
@@ -642,6 +667,7 @@ static __always_inline int link_exit(long ret)
 	__u8 old_monitored = 0;
 	__u32 off;
 
+	discard_bump(); /* a tracked inode may have a new name */
 	c = take_call();
 	if (!c)
 		return 0;
@@ -702,7 +728,7 @@ static __always_inline void attr_enter(struct call *c)
 	struct target t;
 	struct inode *inode;
 
-	if (resolve_call(c, &t)) {
+	if (resolve_call(c, &t) == CALL_RESOLVED) {
 		inode = READ_VIA(t.dentry, d_inode);
 		c->found = 1;
 		c->mode = t.mode;
@@ -722,11 +748,20 @@ static __always_inline struct call *attr_exit(long ret, struct target *t, enum h
 	count(hook, COUNTER_TOTAL);
 	if (ret != 0)
 		return 0;
-	if (!resolve_call(c, t)) {
+	switch (resolve_call(c, t)) {
+	case CALL_UNRESOLVED:
 		count(hook, COUNTER_ERROR);
 		return 0;
+	case CALL_DISCARDED:
+		count(hook, COUNTER_IGNORED);
+		count(hook, COUNTER_DISCARDED);
+		return 0;
+	case CALL_RESOLVED:
+		break;
 	}
 	if (!target_decide(t)) {
+		if (c->fd < 0)
+			lookup_discard(walk_state());
 		count(hook, COUNTER_IGNORED);
 		return 0;
 	}
@@ -869,6 +904,7 @@ static __always_inline int mount_exit(long ret, __u8 kind, __u8 flags, enum hook
 	struct scratch *s;
 	__u32 off;
 
+	discard_bump(); /* paths below the mount point name other files now */
 	c = attr_exit(ret, &t, hook);
 	if (!c)
 		return 0;

@@ -19,6 +19,9 @@ const (
 	tracepointMapCallScratch         = "call_scratch"
 	tracepointMapCalls               = "calls"
 	tracepointMapCounters            = "counters"
+	tracepointMapDiscardGen          = "discard_gen"
+	tracepointMapDiscardScratch      = "discard_scratch"
+	tracepointMapDiscarders          = "discarders"
 	tracepointMapEvents              = "events"
 	tracepointMapLookupScratch       = "lookup_scratch"
 	tracepointMapLookupState         = "lookup_state"
@@ -249,6 +252,9 @@ type tracepointMapSpecs struct {
 	CallScratch     *ebpf.MapSpec `ebpf:"call_scratch"`
 	Calls           *ebpf.MapSpec `ebpf:"calls"`
 	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	DiscardGen      *ebpf.MapSpec `ebpf:"discard_gen"`
+	DiscardScratch  *ebpf.MapSpec `ebpf:"discard_scratch"`
+	Discarders      *ebpf.MapSpec `ebpf:"discarders"`
 	Events          *ebpf.MapSpec `ebpf:"events"`
 	LookupScratch   *ebpf.MapSpec `ebpf:"lookup_scratch"`
 	LookupState     *ebpf.MapSpec `ebpf:"lookup_state"`
@@ -313,6 +319,9 @@ type tracepointMaps struct {
 	CallScratch     *ebpf.Map `ebpf:"call_scratch"`
 	Calls           *ebpf.Map `ebpf:"calls"`
 	Counters        *ebpf.Map `ebpf:"counters"`
+	DiscardGen      *ebpf.Map `ebpf:"discard_gen"`
+	DiscardScratch  *ebpf.Map `ebpf:"discard_scratch"`
+	Discarders      *ebpf.Map `ebpf:"discarders"`
 	Events          *ebpf.Map `ebpf:"events"`
 	LookupScratch   *ebpf.Map `ebpf:"lookup_scratch"`
 	LookupState     *ebpf.Map `ebpf:"lookup_state"`
@@ -334,6 +343,9 @@ func (m *tracepointMaps) Close() error {
 		m.CallScratch,
 		m.Calls,
 		m.Counters,
+		m.DiscardGen,
+		m.DiscardScratch,
+		m.Discarders,
 		m.Events,
 		m.LookupScratch,
 		m.LookupState,

@@ -125,7 +125,8 @@ func (k *kernelCollector) Collect(ch chan<- prometheus.Metric) {
 			label string
 			n     uint64
 		}{{"total", c.Total}, {"added", c.Added}, {"ignored", c.Ignored}, {"error", c.Error},
-			{"ringbuffer_full", c.RingbufferFull}, {"mkdir", c.Mkdir}, {"symlink", c.Symlink}, {"mknod", c.Mknod}} {
+			{"ringbuffer_full", c.RingbufferFull}, {"mkdir", c.Mkdir}, {"symlink", c.Symlink}, {"mknod", c.Mknod},
+			{"discarded", c.Discarded}} {
 			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v.n), v.label)
 		}
 	}

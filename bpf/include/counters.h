@@ -55,6 +55,7 @@ enum counter {
 	COUNTER_MKDIR,           /* d_instantiate: mkdir completions */
 	COUNTER_SYMLINK,         /* d_instantiate: symlink completions */
 	COUNTER_MKNOD,           /* d_instantiate: mknod completions */
+	COUNTER_DISCARDED,       /* calls a discarder dismissed without walking their path (tracepoint set) */
 	COUNTER_MAX,
 };
 

@@ -5,13 +5,13 @@
 #pragma once
 
 #include "common.h"
+#include "discard.h"
 #include "path.h"
 
 #define LOOKUP_MAX_COMPONENTS 40  /* components of one path argument */
 #define LOOKUP_MAX_CHILDREN   1024 /* children of one directory scanned for a name (newest first) */
 #define LOOKUP_MAX_MOUNTS     64   /* mounts scanned to cross one mount point */
 #define AT_FDCWD              -100
-#define DCACHE_MOUNTED        0x00010000
 #define MAX_SLASHES           8    /* consecutive '/' between two components */
 
 /* Where a dentry keeps its children: an hlist d_children linked through d_sib since 6.8, a list_head
@@ -26,6 +26,7 @@ enum lookup_status {
 	LOOKUP_MISSING_LAST,  /* the directory exists, the last component does not (in the cache) */
 	LOOKUP_FAILED,        /* an intermediate directory was not found, or the path was unusable */
 	LOOKUP_SYMLINK,       /* an intermediate component is a symlink: not followed */
+	LOOKUP_DISCARDED,     /* not walked: a discarder says the path is outside every monitored tree */
 };
 
 /* lookup is the state and result of one resolution. */
@@ -41,6 +42,7 @@ struct lookup {
 	__u32 name_len;
 	__u8 status;
 	__u8 done;
+	__u8 discard_checked; /* a discarder was looked for: discard_remember may store one */
 	/* finding the next component: skip slashes, read the name, skip the slashes after it */
 	__u32 scan_pos;   /* the byte looked at */
 	__u32 scan_start; /* the component's first byte */
@@ -199,13 +201,22 @@ static long mount_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* dcache_mounted is the d_flags bit of a mount point: bit 16 while it was a macro, bit 15 since d_flags
+ * became enum dentry_flags (6.14); CO-RE reads the running kernel's value where the enum exists. */
+static __always_inline __u32 dcache_mounted(void)
+{
+	if (bpf_core_enum_value_exists(enum dentry_flags, DCACHE_MOUNTED))
+		return bpf_core_enum_value(enum dentry_flags, DCACHE_MOUNTED);
+	return 0x00010000;
+}
+
 /* cross_mount moves l onto what is mounted on dentry, if anything. */
 static __always_inline struct dentry *cross_mount(struct lookup *l, struct dentry *dentry)
 {
 	struct mount *mnt = real_mount(l->mnt);
 	struct mount_scan ms = {.mountpoint = dentry};
 
-	if (!(BPF_CORE_READ(dentry, d_flags) & DCACHE_MOUNTED))
+	if (!(BPF_CORE_READ(dentry, d_flags) & dcache_mounted()))
 		return dentry;
 	ms.head = __builtin_preserve_access_index(&mnt->mnt_mounts);
 	ms.node = BPF_CORE_READ(mnt, mnt_mounts.next);
@@ -333,9 +344,9 @@ static __always_inline struct file *fd_file(int fd)
 	return f;
 }
 
-/* lookup_path resolves the user path upath relative to dirfd and fills l; l->status says how far it got. It
- * is a global function so that the verifier checks it once, not at every call. */
-static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char *upath)
+/* lookup_walk resolves the user path upath relative to dirfd and fills l; l->status says how far it got.
+ * With may_discard, a path a discarder holds for is not walked (LOOKUP_DISCARDED). */
+static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char *upath, int may_discard)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct lookup_scratch *ls = lookup_buf();
@@ -363,6 +374,13 @@ static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char 
 		l->parent = BPF_CORE_READ(f, f_path.dentry);
 		l->mnt = BPF_CORE_READ(f, f_path.mnt);
 	}
+	if (may_discard) {
+		l->discard_checked = 1;
+		if (discard_check(ls->path, l->len, l->parent, l->mnt)) {
+			l->status = LOOKUP_DISCARDED;
+			return;
+		}
+	}
 	l->status = LOOKUP_FOUND;
 	bpf_loop(LOOKUP_MAX_COMPONENTS, component_step, &dirfd, 0); /* the state is in lookup_state */
 	if (l->status != LOOKUP_FOUND || !l->done || !l->name_len) {
@@ -375,7 +393,8 @@ static __always_inline void lookup_walk(struct lookup *l, int dirfd, const char 
 		l->status = LOOKUP_MISSING_LAST;
 }
 
-__noinline int lookup_path_global(int dirfd, __u64 upath_addr)
+/* A global function, so that the verifier checks the walk once, not at every call. */
+__noinline int lookup_path_global(int dirfd, __u64 upath_addr, int may_discard)
 {
 	struct lookup *l = walk_state();
 
@@ -383,7 +402,7 @@ __noinline int lookup_path_global(int dirfd, __u64 upath_addr)
 		return 0;
 	__builtin_memset(l, 0, sizeof(*l));
 	l->status = LOOKUP_FAILED;
-	lookup_walk(l, dirfd, (const char *)upath_addr);
+	lookup_walk(l, dirfd, (const char *)upath_addr, may_discard);
 	return 0;
 }
 
@@ -391,6 +410,22 @@ __noinline int lookup_path_global(int dirfd, __u64 upath_addr)
  * next lookup (0 only if the state cannot be had). */
 static __always_inline struct lookup *lookup_path(int dirfd, const char *upath)
 {
-	lookup_path_global(dirfd, (__u64)upath);
+	lookup_path_global(dirfd, (__u64)upath, 0);
 	return walk_state();
+}
+
+/* lookup_or_discard is lookup_path for a caller that needs nothing of a file outside every monitored tree:
+ * a path a discarder holds for ends as LOOKUP_DISCARDED, unwalked. Once the caller has found a walked path
+ * outside, lookup_discard makes a discarder of it. */
+static __always_inline struct lookup *lookup_or_discard(int dirfd, const char *upath)
+{
+	lookup_path_global(dirfd, (__u64)upath, 1);
+	return walk_state();
+}
+
+/* lookup_discard remembers that the path of l, walked, lies outside every monitored tree. */
+static __always_inline void lookup_discard(struct lookup *l)
+{
+	if (l && l->discard_checked && (l->status == LOOKUP_FOUND || l->status == LOOKUP_MISSING_LAST))
+		discard_remember();
 }
