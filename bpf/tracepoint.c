@@ -39,7 +39,9 @@ struct call {
 	__u32 nlink;        /* links of the file (unlink) or of the rename's target */
 	__u8 monitored;     /* the entry's decision (unlink, rmdir, rename source) */
 	__u8 found;         /* the entry found the file */
-	__u8 _pad[2];
+	__u8 walk_at_exit;  /* unlink, rmdir: the record needs the file's path, so the exit walks again */
+	__u8 name_len;      /* unlink, rmdir: the last component of path, as the entry found it */
+	__u16 name_off;
 };
 
 struct {
@@ -456,7 +458,25 @@ static __always_inline void remove_enter(__s32 dirfd, __u64 path, __u32 flags)
 	c->monitored = t.monitored;
 	if (c->found)
 		c->nlink = READ_VIA(l->dentry, d_inode, i_nlink);
+	c->name_off = l->name_off;
+	c->name_len = l->name_len;
+	c->walk_at_exit = t.monitored == MONITORED_BY_PATH || foreign_task() || other_mount(t.mnt);
 	save_call(c);
+}
+
+/* saved_name is a lookup holding only the last component of the call's path, where the entry found it: the
+ * exit of a removal that needs no path names the file without walking again. 0 if the path cannot be read. */
+static __always_inline struct lookup *saved_name(struct call *c)
+{
+	struct lookup *l = walk_state();
+	struct lookup_scratch *ls = lookup_buf();
+
+	if (!l || !ls || bpf_probe_read_user_str(ls->path, PATH_MASK + 1, c->path) <= c->name_off + c->name_len)
+		return 0;
+	__builtin_memset(l, 0, sizeof(*l));
+	l->name_off = c->name_off;
+	l->name_len = c->name_len;
+	return l;
 }
 
 static __always_inline int remove_exit(long ret)
@@ -481,12 +501,21 @@ static __always_inline int remove_exit(long ret)
 		return 0;
 	if (c->found && (rmdir || c->nlink <= 1))
 		untrack(c->dev, c->ino);
-	l = lookup_path(c->dirfd, c->path);
-	if (!l)
-		return 0;
-	if (!target_of_lookup(&t, l)) {
-		count(hook, COUNTER_ERROR);
-		return 0;
+	if (c->walk_at_exit) {
+		l = lookup_path(c->dirfd, c->path);
+		if (!l)
+			return 0;
+		if (!target_of_lookup(&t, l)) {
+			count(hook, COUNTER_ERROR);
+			return 0;
+		}
+	} else {
+		l = saved_name(c);
+		if (!l) {
+			count(hook, COUNTER_ERROR);
+			return 0;
+		}
+		__builtin_memset(&t, 0, sizeof(t)); /* no mount: end_record appends no path */
 	}
 	t.ino = c->ino;
 	t.parent_ino = c->parent_ino;
