@@ -18,7 +18,8 @@
 // P matches and everything below it", whatever P is; because "**" is zero or more components everywhere
 // else; and because the sensor's plan depends on it: the directory a "/a*/**" pattern names is itself a
 // match, its inode tracked, and the resolver and client must report what the sensor reports. Runs of
-// "**" collapse into one, and patterns and paths are cleaned (path.Clean) before matching.
+// "**" collapse into one, and patterns and paths are cleaned (path.Clean) before matching, so a
+// component is never empty: "/*" does not match "/" (doublestar lets '*' match the root's empty name).
 //
 // Match is the rule a resolver applies to decide whether an event's host path is monitored. It works
 // on components: split the cleaned path on '/', walk the pattern's literal base component by
