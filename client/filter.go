@@ -76,7 +76,8 @@ func (f Filter) Subjects() []string {
 
 // Match reports whether a passes the filter: its host and type are among Hosts and Types, and one of
 // its paths matches one of the globs. Subscribe's consumer already selects hosts and types by subject.
-// A glob that Validate rejects matches nothing.
+// A glob that Validate rejects matches nothing. Match compiles the globs at every call; Subscribe
+// compiles them once.
 func (f Filter) Match(a *schemas.Activity) bool {
 	if len(f.Hosts) > 0 && !slices.Contains(f.Hosts, a.Host) {
 		return false
