@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -22,9 +22,10 @@ func Types() []string {
 }
 
 // Filter selects enriched events. Hosts and Types select subjects (fact.activity.<host>.<type>), so the
-// server sends only those; Paths are absolute doublestar globs (/etc/**, /srv/*.conf) matched on the
-// client against an event's path, host path and, for a rename, old path and old host path. Values of one field are alternatives, fields combine, and
-// an empty field selects everything.
+// server sends only those; Paths are absolute globs (/etc/**, /srv/*.conf) with the meaning package glob
+// gives them, the same as the sensor's and the resolver's, matched on the client against an event's
+// path, host path and, for a rename, old path and old host path. Values of one field are alternatives,
+// fields combine, and an empty field selects everything.
 type Filter struct {
 	Hosts []string
 	Types []string
@@ -46,7 +47,7 @@ func (f Filter) Validate() error {
 		}
 	}
 	for _, p := range f.Paths {
-		if !strings.HasPrefix(p, "/") || !doublestar.ValidatePattern(p) {
+		if _, err := glob.Compile(p); err != nil {
 			errs = append(errs, &ValueError{Field: "path", Value: p, Reason: "not an absolute glob like /etc/** or /srv/app/*.conf", Err: ErrInvalidFilter})
 		}
 	}
@@ -75,7 +76,8 @@ func (f Filter) Subjects() []string {
 
 // Match reports whether a passes the filter: its host and type are among Hosts and Types, and one of
 // its paths matches one of the globs. Subscribe's consumer already selects hosts and types by subject.
-// A glob that Validate rejects matches nothing.
+// A glob that Validate rejects matches nothing. Match compiles the globs at every call; Subscribe
+// compiles them once.
 func (f Filter) Match(a *schemas.Activity) bool {
 	if len(f.Hosts) > 0 && !slices.Contains(f.Hosts, a.Host) {
 		return false
@@ -83,20 +85,37 @@ func (f Filter) Match(a *schemas.Activity) bool {
 	if len(f.Types) > 0 && !slices.Contains(f.Types, a.Type) {
 		return false
 	}
-	return f.matchPath(a)
+	return f.globs().match(a)
 }
 
-// matchPath reports whether a passes the path globs.
-func (f Filter) matchPath(a *schemas.Activity) bool {
-	if len(f.Paths) == 0 {
+// pathGlobs are a Filter's compiled Paths; all is true when it has none.
+type pathGlobs struct {
+	all  bool
+	pats []*glob.Pattern
+}
+
+// globs compiles the Paths, leaving out those Validate rejects.
+func (f Filter) globs() pathGlobs {
+	g := pathGlobs{all: len(f.Paths) == 0}
+	for _, p := range f.Paths {
+		if pat, err := glob.Compile(p); err == nil {
+			g.pats = append(g.pats, pat)
+		}
+	}
+	return g
+}
+
+// match reports whether a passes the path globs.
+func (g pathGlobs) match(a *schemas.Activity) bool {
+	if g.all {
 		return true
 	}
 	for _, p := range [][]byte{a.Path, a.HostPath, a.OldPath, a.OldHostPath} {
 		if len(p) == 0 {
 			continue
 		}
-		for _, g := range f.Paths {
-			if ok, _ := doublestar.Match(g, string(p)); ok {
+		for _, pat := range g.pats {
+			if pat.Match(string(p)) {
 				return true
 			}
 		}

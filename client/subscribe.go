@@ -74,7 +74,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, opts Options, handle
 	if opts.OnReady != nil {
 		opts.OnReady()
 	}
-	c := collector{opts: opts, handle: handle}
+	c := collector{opts: opts, paths: opts.Filter.globs(), handle: handle}
 	return c.run(ctx, in)
 }
 
@@ -115,6 +115,7 @@ func consume(ctx context.Context, js jetstream.JetStream, opts Options) (inbox, 
 // collector holds a commit's events until its checkpoint and hands them over in time order.
 type collector struct {
 	opts    Options
+	paths   pathGlobs // opts.Filter.Paths, compiled once
 	handle  func(Batch) error
 	pending []Event
 	since   time.Time // when the first pending event arrived
@@ -162,7 +163,7 @@ func (c *collector) add(m jetstream.Msg) error {
 		c.since = time.Now()
 	}
 	for i := range b.Events {
-		if c.opts.Filter.matchPath(&b.Events[i]) {
+		if c.paths.match(&b.Events[i]) {
 			c.pending = append(c.pending, Event{Activity: b.Events[i], Seq: c.seq})
 		}
 	}

@@ -92,7 +92,7 @@ func fillFile(a *schemas.Activity, host string, ev *schemas.RawEvent, c Change) 
 // inScope reports whether one of the event's paths is in host's patterns: each side's host path, or its
 // path when it has none. An event with no path at all is in scope.
 func inScope(host string, a *schemas.Activity, patterns *Patterns) bool {
-	if len(patterns.forHost(host)) == 0 {
+	if patterns.forHost(host) == nil {
 		return true
 	}
 	sides := [2][]byte{pathOr(a.HostPath, a.Path), pathOr(a.OldHostPath, a.OldPath)}

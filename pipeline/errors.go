@@ -7,7 +7,7 @@ var (
 	// ErrBadSnapshot means a snapshot could not be read: not a snapshot, an unknown version, truncated,
 	// or inconsistent (an edge to a node that is not in it). The wrapping error says which.
 	ErrBadSnapshot = errors.New("bad snapshot")
-	// ErrBadPattern means a monitored-path pattern is not a valid absolute doublestar glob.
+	// ErrBadPattern means a monitored-path pattern is not a valid absolute glob (package glob).
 	ErrBadPattern = errors.New("bad pattern")
 	// ErrInvalidConfig means a Config field is out of range; the wrapping error names it.
 	ErrInvalidConfig = errors.New("invalid config")

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestLayering keeps the resolver and the wire types free of the kernel side, so that they build and
+// TestLayering keeps the resolver, the wire types, the patterns and the client free of the kernel side, so that they build and
 // test anywhere without privileges.
 func TestLayering(t *testing.T) {
 	forbidden := []string{
@@ -14,7 +14,7 @@ func TestLayering(t *testing.T) {
 		"github.com/factstream/factstream/sensor",
 		"github.com/factstream/factstream/bpf",
 	}
-	for _, dir := range []string{".", "./lease", "../schemas"} {
+	for _, dir := range []string{".", "./lease", "../schemas", "../glob", "../client"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -95,8 +95,9 @@ func Rebuild(ctx context.Context, js jetstream.JetStream, opts ReplayOptions) (*
 // HistoryQuery asks what happened under a path during a period.
 type HistoryQuery struct {
 	ReplayOptions
-	// Path is a host path: the events of it and of everything below it are returned; or a doublestar
-	// pattern (it has a '*', '?', '[' or '{'), matched as such. Empty returns every event.
+	// Path is a host path: the events of it and of everything below it are returned; or an absolute
+	// pattern of package glob (it has a '*', '?', '[' or '{'), matched as such. Empty returns every
+	// event.
 	Path string
 	// From and To bound the events' times, inclusive; zero From is the beginning, zero To the end.
 	From, To time.Time
@@ -106,14 +107,18 @@ type HistoryQuery struct {
 // whose time is in [q.From, q.To] and one of whose paths (path, host_path, old path, old host path, and
 // for a link the existing name) is under q.Path. Gap events of the period are returned too.
 func History(ctx context.Context, js jetstream.JetStream, q HistoryQuery) ([]schemas.Activity, error) {
-	if q.Path != "" && strings.ContainsAny(q.Path, "*?[{") && !doublestar.ValidatePattern(q.Path) {
-		return nil, fmt.Errorf("history of %q: %w", q.Path, ErrBadPattern)
+	h := &historySink{q: q}
+	if isPattern(q.Path) {
+		pat, err := glob.Compile(q.Path)
+		if err != nil {
+			return nil, fmt.Errorf("history of %q: %w (%v)", q.Path, ErrBadPattern, err)
+		}
+		h.pat = pat
 	}
 	opts := q.ReplayOptions
 	if !q.To.IsZero() {
 		opts.Until = q.To
 	}
-	h := &historySink{q: q}
 	if _, err := replayHost(ctx, js, opts, h); err != nil {
 		return nil, err
 	}
@@ -122,6 +127,7 @@ func History(ctx context.Context, js jetstream.JetStream, q HistoryQuery) ([]sch
 
 type historySink struct {
 	q   HistoryQuery
+	pat *glob.Pattern // q.Path compiled, when it is a pattern
 	out []schemas.Activity
 }
 
@@ -145,20 +151,22 @@ func (h *historySink) under(a *schemas.Activity) bool {
 		paths = append(paths, a.Target) // the existing name of the same file
 	}
 	for _, p := range paths {
-		if len(p) > 0 && pathUnder(h.q.Path, p) {
+		if len(p) > 0 && h.pathUnder(p) {
 			return true
 		}
 	}
 	return false
 }
 
-// pathUnder reports whether p is q or below it, or matches q when q is a pattern.
-func pathUnder(q string, p []byte) bool {
-	if strings.ContainsAny(q, "*?[{") {
-		ok, _ := doublestar.Match(q, string(p))
-		return ok
+// isPattern reports whether a history path is a pattern rather than a host path.
+func isPattern(q string) bool { return strings.ContainsAny(q, "*?[{") }
+
+// pathUnder reports whether p is the query's path or below it, or matches it when it is a pattern.
+func (h *historySink) pathUnder(p []byte) bool {
+	if h.pat != nil {
+		return h.pat.Match(string(p))
 	}
-	q = strings.TrimSuffix(q, "/")
+	q := strings.TrimSuffix(h.q.Path, "/")
 	return bytes.Equal(p, []byte(q)) || (bytes.HasPrefix(p, []byte(q)) && len(p) > len(q) && p[len(q)] == '/') || q == ""
 }
 

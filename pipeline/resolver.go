@@ -53,7 +53,7 @@ type Config struct {
 	WorkerID string
 	// Partitions of FACT_RAW, schemas.DefaultPartitions when zero; it must be the sensors' number.
 	Partitions int
-	// Patterns are the monitored host-path globs events are reported for (doublestar); HostPatterns
+	// Patterns are the monitored host-path globs events are reported for (package glob); HostPatterns
 	// replace them for the hosts they name. With none, every event the sensors send is reported.
 	Patterns     []string
 	HostPatterns map[string][]string

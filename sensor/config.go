@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/internal/natsserver"
-	"github.com/factstream/factstream/sensor/glob"
 	"github.com/factstream/factstream/sensor/publish"
 )
 

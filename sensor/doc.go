@@ -9,8 +9,9 @@
 //   - The probes are behind two small interfaces, EventSource (the ring buffer) and Kernel (the tracked
 //     set, the path prefixes, the counters), both satisfied by *bpf.Probes, so tests inject synthetic
 //     records.
-//   - Patterns: package sensor/glob (matching, the kernel prefix plan; glob.Set.Match is the rule a
-//     resolver mirrors). The walk: sensor/scan. Durable counters: sensor/seqstore.
+//   - Patterns: package glob at the top level (matching, the kernel prefix plan; glob.Set.Match is
+//     the rule the resolver and the client apply too). The walk: sensor/scan. Durable counters:
+//     sensor/seqstore.
 //   - Configuration: Config and its parts, loaded by Load from defaults, a YAML file, FACTSTREAM_*
 //     variables and flags (each overriding the one before) and checked by Validate.
 //

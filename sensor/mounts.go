@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/glob"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )

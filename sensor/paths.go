@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/sensor/scan"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"

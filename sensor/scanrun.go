@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/schemas"
-	"github.com/factstream/factstream/sensor/glob"
 	"github.com/factstream/factstream/sensor/scan"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"go.uber.org/zap"

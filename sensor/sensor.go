@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/nats-io/nats.go"

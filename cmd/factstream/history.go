@@ -5,10 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/schemas"
 	"github.com/spf13/cobra"
@@ -30,7 +29,7 @@ func newHistoryCmd() *cobra.Command {
 		Long: `Replay a host from the raw stream FACT_RAW, the system of record, with the resolver's own code,
 and print the enriched events whose time is in [--from, --to] and one of whose paths (path, host path,
 for a rename the old ones, for a link the existing name) is --path or below it; --path may also be a
-glob (doublestar: /etc/**/*.conf). The gap events of the period are printed too: they say where the
+glob (/etc/**/*.conf, as in the monitored paths). The gap events of the period are printed too: they say where the
 record may be incomplete.
 
 The events are those the resolvers published for the period, byte for byte, even after FACT_ACTIVITY
@@ -102,7 +101,7 @@ func checkPathFlag(name, v string) error {
 	if v == "" {
 		return fmt.Errorf("--%s is required: a host path like /etc/ssh or a glob like '/etc/**/*.conf' (/ for everything)", name)
 	}
-	if !strings.HasPrefix(v, "/") || !doublestar.ValidatePattern(v) {
+	if _, err := glob.Compile(v); err != nil {
 		return fmt.Errorf("--%s %q: not an absolute path or glob like /etc/ssh or /srv/app/*.conf", name, v)
 	}
 	return nil

@@ -59,7 +59,7 @@ github.com/factstream/factstream/client.`,
 	o.client.bind(f)
 	f.StringArrayVar(&o.filter.Hosts, "host", nil, "only events of this host, repeatable")
 	f.StringArrayVar(&o.filter.Types, "type", nil, "only events of this type, repeatable ("+strings.Join(client.Types(), ", ")+")")
-	f.StringArrayVar(&o.filter.Paths, "path", nil, "only events on paths matching this glob (doublestar: /etc/**, /srv/*.conf), repeatable")
+	f.StringArrayVar(&o.filter.Paths, "path", nil, "only events on paths matching this glob (/etc/**, /srv/*.conf, as in the monitored paths), repeatable")
 	f.BoolVar(&o.json, "json", false, "print JSON lines (default when stdout is not a terminal)")
 	f.StringVar(&o.since, "since", "", `start at a time (RFC 3339, e.g. 2026-11-25T13:00:00Z), a duration ago (10m), a stream sequence (seq:N) or "all" (default: new events only)`)
 	return cmd

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/glob"
 	"golang.org/x/sys/unix"
 )
 

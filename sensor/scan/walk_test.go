@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/factstream/factstream/sensor/glob"
+	"github.com/factstream/factstream/glob"
 )
 
 // collected is what a sink saw, in order.

@@ -1,7 +1,5 @@
 package glob
 
-import "slices"
-
 // Kind of a path on disk, as Plan needs it.
 type Kind uint8
 
@@ -33,13 +31,5 @@ func (s *Set) Plan(stat func(hostPath string) Kind) []string {
 			out = append(out, p.Base())
 		}
 	}
-	slices.Sort(out)
-	out = slices.Compact(out)
-	var min []string
-	for _, b := range out {
-		if len(min) == 0 || !Under(b, min[len(min)-1]) {
-			min = append(min, b)
-		}
-	}
-	return min
+	return outermost(out)
 }

@@ -32,6 +32,8 @@ func TestCompile(t *testing.T) {
 		{in: "/srv/{a,b", err: ErrBadPattern},
 		{in: "/srv/{a,b/c}", err: ErrBadPattern},
 		{in: "/srv/a\x00b", err: ErrBadPattern},
+		{in: `/srv/a\/b`, err: ErrBadPattern},
+		{in: `/\/`, err: ErrBadPattern},
 		{in: "/" + strings.Repeat("*/", 63) + "x", err: ErrBadPattern},
 	}
 	for _, tt := range tests {

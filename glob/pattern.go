@@ -36,6 +36,11 @@ func Compile(pattern string) (*Pattern, error) {
 	if err := checkBraces(comps); err != nil {
 		return nil, err
 	}
+	for _, c := range comps {
+		if !doublestar.ValidatePattern(c) {
+			return nil, fmt.Errorf("%w: a '\\' escapes '/' or ends a component", ErrBadPattern)
+		}
+	}
 	p := &Pattern{src: src}
 	i := 0
 	for i < len(comps) && literal(comps[i]) {

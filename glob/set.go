@@ -63,15 +63,20 @@ func (s *Set) Roots() []string {
 	for _, p := range s.pats {
 		bases = append(bases, p.Base())
 	}
-	slices.Sort(bases)
-	bases = slices.Compact(bases)
-	var roots []string
-	for _, b := range bases {
-		if len(roots) == 0 || !Under(b, roots[len(roots)-1]) {
-			roots = append(roots, b)
+	return outermost(bases)
+}
+
+// outermost sorts paths and keeps those not below another one. It reorders paths.
+func outermost(paths []string) []string {
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	var out []string
+	for _, p := range paths {
+		if len(out) == 0 || !Under(p, out[len(out)-1]) {
+			out = append(out, p)
 		}
 	}
-	return roots
+	return out
 }
 
 // Under reports whether path p is dir or below it (whole components).
