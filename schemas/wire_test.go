@@ -105,3 +105,14 @@ func FuzzParseControlSubject(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseCheckpointSubject(f *testing.F) {
+	f.Add("fact.ckpt.17")
+	f.Add("fact.ckpt.+1")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, ok := ParseCheckpointSubject(s)
+		if ok && CheckpointSubject(p) != s {
+			t.Fatalf("ParseCheckpointSubject(%q) = %d, which CheckpointSubject writes as %q", s, p, CheckpointSubject(p))
+		}
+	})
+}

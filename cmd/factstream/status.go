@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -211,7 +210,7 @@ func rawLayout(ctx context.Context, raw jetstream.Stream) (layout, error) {
 	if raw == nil {
 		return l, nil
 	}
-	info, err := raw.Info(ctx, jetstream.WithSubjectFilter(schemas.RawPrefix+".>"))
+	info, err := raw.Info(ctx, jetstream.WithSubjectFilter(schemas.RawFilter()))
 	if err != nil {
 		return l, fmt.Errorf("listing the subjects of %s: %w", schemas.RawStream, err)
 	}
@@ -330,13 +329,13 @@ func readCheckpoints(ctx context.Context, act jetstream.Stream) (map[int]*pipeli
 	if act == nil {
 		return cks, nil
 	}
-	info, err := act.Info(ctx, jetstream.WithSubjectFilter(schemas.CheckpointPrefix+".>"))
+	info, err := act.Info(ctx, jetstream.WithSubjectFilter(schemas.CheckpointFilter()))
 	if err != nil {
 		return nil, fmt.Errorf("listing the checkpoints in %s: %w", schemas.ActivityStream, err)
 	}
 	for subj := range info.State.Subjects {
-		p, err := strconv.Atoi(strings.TrimPrefix(subj, schemas.CheckpointPrefix+"."))
-		if err != nil {
+		p, ok := schemas.ParseCheckpointSubject(subj)
+		if !ok {
 			continue
 		}
 		m, err := act.GetLastMsgForSubject(ctx, subj)
@@ -365,7 +364,7 @@ func (l *hostLasts) get(ctx context.Context, host string) (uint64, error) {
 	if seq, ok := l.seqs[host]; ok || l.raw == nil {
 		return seq, nil
 	}
-	m, err := l.raw.GetLastMsgForSubject(ctx, schemas.RawPrefix+".*."+host+".>")
+	m, err := l.raw.GetLastMsgForSubject(ctx, schemas.RawHostFilter(host))
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
