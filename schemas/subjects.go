@@ -62,9 +62,15 @@ func RawPartitionFilter(partition int) string {
 }
 
 // RawHostFilter is the FACT_RAW subject filter that selects every message of host, on every partition
-// and filesystem: fact.raw.*.<host>.>.
+// and filesystem: fact.raw.*.<host>.*. A sensor's permissions name exactly this filter for its read-back
+// consumer, so it must not change.
 func RawHostFilter(host string) string {
-	return RawPrefix + ".*." + host + ".>"
+	return RawPrefix + ".*." + host + ".*"
+}
+
+// IngestHostFilter is the subject filter of every ingest subject of host, fact.in.<host>.*.
+func IngestHostFilter(host string) string {
+	return IngestPrefix + "." + host + ".*"
 }
 
 // RawFilter is the FACT_RAW subject filter that selects every message.
@@ -118,6 +124,9 @@ func ParseControlSubject(s string) (host, verb string, ok bool) {
 	}
 	return host, verb, true
 }
+
+// ControlFilter is the subject filter of every control request to any sensor, fact.ctl.>.
+func ControlFilter() string { return ControlPrefix + ".>" }
 
 // CheckpointFilter is the FACT_ACTIVITY subject filter that selects every checkpoint.
 func CheckpointFilter() string { return CheckpointPrefix + ".>" }

@@ -51,7 +51,7 @@ func TestSubjectParsers(t *testing.T) {
 	if h, v, ok := ParseControlSubject(ControlSubject("node-1", VerbStatus)); !ok || h != "node-1" || v != VerbStatus {
 		t.Errorf("ParseControlSubject = %q %q %v", h, v, ok)
 	}
-	if f := RawHostFilter("node-1"); f != "fact.raw.*.node-1.>" {
+	if f := RawHostFilter("node-1"); f != "fact.raw.*.node-1.*" {
 		t.Errorf("RawHostFilter = %q", f)
 	}
 	for _, bad := range []string{"fact.in.node", "fact.in..1", "fact.in.a.b.1", "fact.raw.1.a.1", "fact.in.a.01"} {
