@@ -102,12 +102,17 @@ func ActivityHostFilter(host string) string {
 // ParseActivitySubject splits an enriched-event subject, fact.activity.<host>.<type>; ok is false for any
 // other subject.
 func ParseActivitySubject(s string) (host, typ string, ok bool) {
-	rest, ok := strings.CutPrefix(s, ActivityPrefix+".")
-	host, typ, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || host == "" || typ == "" || strings.Contains(typ, ".") {
+	return cutHostToken(s, ActivityPrefix)
+}
+
+// cutHostToken splits prefix.<host>.<token>, both tokens non-empty.
+func cutHostToken(s, prefix string) (host, token string, ok bool) {
+	rest, ok := strings.CutPrefix(s, prefix+".")
+	host, token, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || host == "" || token == "" || strings.Contains(token, ".") {
 		return "", "", false
 	}
-	return host, typ, true
+	return host, token, true
 }
 
 // ControlHostFilter is the subject filter that selects every control request to the sensor of host.
@@ -117,12 +122,7 @@ func ControlHostFilter(host string) string {
 
 // ParseControlSubject splits a control subject, fact.ctl.<host>.<verb>; ok is false for any other subject.
 func ParseControlSubject(s string) (host, verb string, ok bool) {
-	rest, ok := strings.CutPrefix(s, ControlPrefix+".")
-	host, verb, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || host == "" || verb == "" || strings.Contains(verb, ".") {
-		return "", "", false
-	}
-	return host, verb, true
+	return cutHostToken(s, ControlPrefix)
 }
 
 // ControlFilter is the subject filter of every control request to any sensor, fact.ctl.>.
