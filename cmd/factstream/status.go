@@ -14,7 +14,6 @@ import (
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/pipeline/lease"
 	"github.com/factstream/factstream/schemas"
-	"github.com/factstream/factstream/sensor"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -132,11 +131,11 @@ type partitionStatus struct {
 }
 
 type sensorStatus struct {
-	Host      string         `json:"host"`
-	Answering bool           `json:"answering"`
-	Error     string         `json:"error,omitempty"`
-	Lost      uint64         `json:"lost"` // records lost because the ring buffer was full
-	Status    *sensor.Status `json:"status,omitempty"`
+	Host      string                `json:"host"`
+	Answering bool                  `json:"answering"`
+	Error     string                `json:"error,omitempty"`
+	Lost      uint64                `json:"lost"` // records lost because the ring buffer was full
+	Status    *schemas.SensorStatus `json:"status,omitempty"`
 }
 
 // gatherStatus reads everything status shows.
@@ -399,7 +398,7 @@ func askSensor(ctx context.Context, nc *nats.Conn, host string, timeout time.Dur
 		st.Error = err.Error()
 		return st
 	}
-	var s sensor.Status
+	var s schemas.SensorStatus
 	if err := json.Unmarshal(m.Data, &s); err != nil {
 		st.Error = fmt.Sprintf("unreadable answer: %v", err)
 		return st
