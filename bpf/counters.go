@@ -4,23 +4,15 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
+	"github.com/factstream/factstream/schemas"
 )
 
-// HookCounters are one hook's counters, summed over CPUs.
-type HookCounters struct {
-	Total          uint64 // calls
-	Added          uint64 // records written to the ring buffer
-	Ignored        uint64 // calls about files that are not monitored
-	Error          uint64 // calls that could not be handled
-	RingbufferFull uint64 // records lost because the ring buffer was full
-	Mkdir          uint64 // d_instantiate: mkdir completions
-	Symlink        uint64 // d_instantiate: symlink completions
-	Mknod          uint64 // d_instantiate: mknod completions
-	Discarded      uint64 // calls a discarder dismissed without walking their path (tracepoint set)
-}
+// HookCounters are one hook's counters, summed over CPUs; a sensor's status reports them, so their type
+// is the wire's.
+type HookCounters = schemas.HookCounters
 
 // Counters are every hook's counters, by hook name (the name of the hook it counts, e.g. "path_mkdir").
-type Counters map[string]HookCounters
+type Counters = schemas.Counters
 
 // hookNames names the hooks of enum hook.
 var hookNames = map[lsmHook]string{
@@ -99,19 +91,4 @@ func readCounters(m *ebpf.Map, set ProbeSet) (Counters, error) {
 		}
 	}
 	return out, nil
-}
-
-// Sub returns c minus before, hook by hook: what happened between two readings.
-func (c Counters) Sub(before Counters) Counters {
-	out := make(Counters, len(c))
-	for name, v := range c {
-		b := before[name]
-		out[name] = HookCounters{
-			Total: v.Total - b.Total, Added: v.Added - b.Added, Ignored: v.Ignored - b.Ignored,
-			Error: v.Error - b.Error, RingbufferFull: v.RingbufferFull - b.RingbufferFull,
-			Mkdir: v.Mkdir - b.Mkdir, Symlink: v.Symlink - b.Symlink, Mknod: v.Mknod - b.Mknod,
-			Discarded: v.Discarded - b.Discarded,
-		}
-	}
-	return out
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/factstream/factstream/schemas"
@@ -88,7 +87,7 @@ type inbox struct {
 // ends; stop ends it.
 func consume(ctx context.Context, js jetstream.JetStream, opts Options) (inbox, func(), error) {
 	cfg := opts.Start.consumerConfig()
-	cfg.FilterSubjects = append(opts.Filter.Subjects(), schemas.CheckpointPrefix+".>")
+	cfg.FilterSubjects = append(opts.Filter.Subjects(), schemas.CheckpointFilter())
 	c, err := js.OrderedConsumer(ctx, schemas.ActivityStream, cfg)
 	if err != nil {
 		return inbox{}, nil, fmt.Errorf("reading %s: %w", schemas.ActivityStream, err)
@@ -152,7 +151,7 @@ func (c *collector) add(m jetstream.Msg) error {
 	if md, err := m.Metadata(); err == nil {
 		c.seq = md.Sequence.Stream
 	}
-	if strings.HasPrefix(m.Subject(), schemas.CheckpointPrefix+".") {
+	if schemas.IsCheckpointSubject(m.Subject()) {
 		return c.flush()
 	}
 	var b schemas.ActivityBatch // the events point into it: a new one per message

@@ -34,13 +34,10 @@ type feedMsg struct {
 	pending uint64
 }
 
-// hostFilter is the FACT_RAW filter of every subject of host.
-func hostFilter(host string) string { return schemas.RawPrefix + ".*." + host + ".>" }
-
 // startFeed starts reading host's messages from stream sequence from (the first when 0) into out, for a
 // view that has read up to received. Errors go to errs; it stops when ctx ends or stop is called.
 func startFeed(ctx context.Context, raw jetstream.Stream, host string, from, received uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(host)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{schemas.RawHostFilter(host)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if from > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 	}

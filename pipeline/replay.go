@@ -227,7 +227,7 @@ func replayHost(ctx context.Context, js jetstream.JetStream, opts ReplayOptions,
 // readHost feeds the host's messages from stream sequence from to v until a bound or the end of the
 // stream.
 func readHost(ctx context.Context, raw jetstream.Stream, opts ReplayOptions, from uint64, stop int64, v *hostView) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{hostFilter(opts.Host)}}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{schemas.RawHostFilter(opts.Host)}}
 	if from > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 	}

@@ -36,10 +36,9 @@ func (c StreamsConfig) activity() jetstream.StreamConfig {
 		maxBytes = -1
 	}
 	return jetstream.StreamConfig{
-		Name:        schemas.ActivityStream,
-		Description: "factstream enriched FILE_ACTIVITY (fact.activity.<host>.<type>), resolver checkpoints (fact.ckpt.<partition>) and dead letters (fact.dlq.>)",
-		Subjects: []string{schemas.ActivityPrefix + ".>", schemas.CheckpointPrefix + ".>",
-			schemas.DeadLetterPrefix + ".>"},
+		Name:               schemas.ActivityStream,
+		Description:        "factstream enriched FILE_ACTIVITY (fact.activity.<host>.<type>), resolver checkpoints (fact.ckpt.<partition>) and dead letters (fact.dlq.>)",
+		Subjects:           schemas.ActivityStreamSubjects(),
 		Storage:            jetstream.FileStorage,
 		Retention:          jetstream.LimitsPolicy,
 		Discard:            jetstream.DiscardOld,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Version is the version of the raw batch encoding this package writes and the only one it reads.
@@ -28,20 +29,49 @@ type Batch struct {
 }
 
 // MsgID is the JetStream message id of the batch, host:boot:batch_seq, which makes republishing idempotent.
-func (b *Batch) MsgID() string {
-	return b.Host + ":" + b.BootID + ":" + strconv.FormatUint(b.BatchSeq, 10)
+func (b *Batch) MsgID() string { return MsgID(b.Host, b.BootID, b.BatchSeq) }
+
+// MsgID is the JetStream message id (Nats-Msg-Id) of batch batchSeq of host in boot: host:boot:batch_seq.
+func MsgID(host, boot string, batchSeq uint64) string {
+	return MsgIDPrefix(host, boot) + strconv.FormatUint(batchSeq, 10)
 }
 
-// EncodeBatch appends the encoding of b to dst and returns the extended buffer. It fails only on an event
-// of an unknown kind.
-func EncodeBatch(dst []byte, b *Batch) ([]byte, error) {
+// MsgIDPrefix is what every message id of host in boot starts with, host:boot:, for a reader that keeps
+// only one boot's batches.
+func MsgIDPrefix(host, boot string) string { return host + ":" + boot + ":" }
+
+// ParseMsgID splits a message id written by MsgID; ok is false for anything else. A host never holds a
+// colon (a sensor refuses one), so the boot id is everything between the first and the last colon.
+func ParseMsgID(id string) (host, boot string, batchSeq uint64, ok bool) {
+	host, rest, ok1 := strings.Cut(id, ":")
+	i := strings.LastIndexByte(rest, ':')
+	if !ok1 || i < 0 || host == "" {
+		return "", "", 0, false
+	}
+	seq, err := strconv.ParseUint(rest[i+1:], 10, 64)
+	if err != nil || strconv.FormatUint(seq, 10) != rest[i+1:] {
+		return "", "", 0, false
+	}
+	return host, rest[:i], seq, true
+}
+
+// AppendBatchEnvelope appends the envelope of b (version, host, boot id, batch sequence, dev) and the
+// header of an events array of n elements, ignoring b.Events. The caller appends n events encoded with
+// AppendEvent after it; the result is what EncodeBatch writes for the same batch.
+func AppendBatchEnvelope(dst []byte, b *Batch, n int) []byte {
 	dst = appendArrayLen(dst, batchFields)
 	dst = appendUint(dst, Version)
 	dst = appendStr(dst, b.Host)
 	dst = appendStr(dst, b.BootID)
 	dst = appendUint(dst, b.BatchSeq)
 	dst = appendUint(dst, b.Dev)
-	dst = appendArrayLen(dst, len(b.Events))
+	return appendArrayLen(dst, n)
+}
+
+// EncodeBatch appends the encoding of b to dst and returns the extended buffer. It fails only on an event
+// of an unknown kind.
+func EncodeBatch(dst []byte, b *Batch) ([]byte, error) {
+	dst = AppendBatchEnvelope(dst, b, len(b.Events))
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if !ev.Kind.Valid() {

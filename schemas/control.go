@@ -1,6 +1,9 @@
 package schemas
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Subjects and messages of the resolver besides FILE_ACTIVITY itself. They live in stream ActivityStream
 // (checkpoints, dead letters) or are plain NATS messages (a sensor's control requests); a consumer of FILE_ACTIVITY
@@ -31,6 +34,25 @@ const (
 // CheckpointSubject is the subject of the checkpoints of one partition.
 func CheckpointSubject(partition int) string {
 	return CheckpointPrefix + "." + strconv.Itoa(partition)
+}
+
+// IsCheckpointSubject reports whether s is in the checkpoints' namespace, fact.ckpt.>.
+func IsCheckpointSubject(s string) bool { return strings.HasPrefix(s, CheckpointPrefix+".") }
+
+// ParseCheckpointSubject reads the partition of fact.ckpt.<partition>; ok is false for any other subject.
+func ParseCheckpointSubject(s string) (partition int, ok bool) {
+	rest, ok := strings.CutPrefix(s, CheckpointPrefix+".")
+	p, err := strconv.Atoi(rest)
+	if !ok || err != nil || strconv.Itoa(p) != rest {
+		return 0, false
+	}
+	return p, true
+}
+
+// ActivityStreamSubjects are the subjects stream ActivityStream stores: enriched events, checkpoints and
+// dead letters.
+func ActivityStreamSubjects() []string {
+	return []string{ActivityPrefix + ".>", CheckpointPrefix + ".>", DeadLetterPrefix + ".>"}
 }
 
 // RescanRequest asks the sensor of Host to rescan a filesystem (Dev, 0 for every monitored one) because a

@@ -7,6 +7,15 @@
 // out per Kind. DecodeBatch never panics on bad input: it returns a *DecodeError wrapping
 // ErrUnknownVersion, ErrUnknownKind or ErrMalformed.
 //
+// It owns the whole wire, so no other package formats or parses any of it (TestWireOnlyInSchemas
+// checks): the batch envelope (AppendBatchEnvelope, for a sensor that encodes events as they come with
+// AppendEvent), message ids (MsgID, MsgIDPrefix, ParseMsgID), every subject with its parser
+// (IngestSubject and ParseIngestSubject, ParseRawSubject, ActivitySubject and ParseActivitySubject,
+// ControlSubject and ParseControlSubject, CheckpointSubject and ParseCheckpointSubject), the subject
+// filters of each stream (RawHostFilter, IngestHostFilter, ControlHostFilter, ActivityHostFilter,
+// RawPartitionFilter, RawFilter, CheckpointFilter, ControlFilter, ActivityStreamSubjects) and the
+// control verbs with their requests (VerbRescan, VerbStatus, RescanRequest).
+//
 // Enriched events (Activity) travel in an ActivityBatch (EncodeActivityBatch, DecodeActivityBatch), and
 // have a stable JSON form, one object per line (AppendActivityJSON); README.md documents both.
 //

@@ -36,6 +36,20 @@ func IngestSubject(host string, dev uint64) string {
 	return IngestPrefix + "." + host + "." + strconv.FormatUint(dev, 10)
 }
 
+// ParseIngestSubject splits an ingest subject, fact.in.<host>.<dev>; ok is false for any other subject.
+func ParseIngestSubject(s string) (host string, dev uint64, ok bool) {
+	rest, ok := strings.CutPrefix(s, IngestPrefix+".")
+	host, d, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || host == "" {
+		return "", 0, false
+	}
+	dev, err := strconv.ParseUint(d, 10, 64)
+	if err != nil || strconv.FormatUint(dev, 10) != d {
+		return "", 0, false
+	}
+	return host, dev, true
+}
+
 // RawTransform returns the FACT_RAW subject transform (source, destination) that spreads
 // fact.in.<host>.<dev> over n partitions by hashing host and dev.
 func RawTransform(n int) (src, dest string) {
@@ -46,6 +60,21 @@ func RawTransform(n int) (src, dest string) {
 func RawPartitionFilter(partition int) string {
 	return RawPrefix + "." + strconv.Itoa(partition) + ".>"
 }
+
+// RawHostFilter is the FACT_RAW subject filter that selects every message of host, on every partition
+// and filesystem: fact.raw.*.<host>.*. A sensor's permissions name exactly this filter for its read-back
+// consumer, so it must not change.
+func RawHostFilter(host string) string {
+	return RawPrefix + ".*." + host + ".*"
+}
+
+// IngestHostFilter is the subject filter of every ingest subject of host, fact.in.<host>.*.
+func IngestHostFilter(host string) string {
+	return IngestPrefix + "." + host + ".*"
+}
+
+// RawFilter is the FACT_RAW subject filter that selects every message.
+func RawFilter() string { return RawPrefix + ".>" }
 
 // ParseRawSubject splits a FACT_RAW subject, fact.raw.<partition>.<host>.<dev>; ok is false for any
 // other subject.
@@ -64,6 +93,43 @@ func ParseRawSubject(s string) (partition int, host string, dev uint64, ok bool)
 func ActivitySubject(host, typ string) string {
 	return ActivityPrefix + "." + host + "." + typ
 }
+
+// ActivityHostFilter is the FACT_ACTIVITY subject filter that selects every enriched event of host.
+func ActivityHostFilter(host string) string {
+	return ActivityPrefix + "." + host + ".>"
+}
+
+// ParseActivitySubject splits an enriched-event subject, fact.activity.<host>.<type>; ok is false for any
+// other subject.
+func ParseActivitySubject(s string) (host, typ string, ok bool) {
+	return cutHostToken(s, ActivityPrefix)
+}
+
+// cutHostToken splits prefix.<host>.<token>, both tokens non-empty.
+func cutHostToken(s, prefix string) (host, token string, ok bool) {
+	rest, ok := strings.CutPrefix(s, prefix+".")
+	host, token, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || host == "" || token == "" || strings.Contains(token, ".") {
+		return "", "", false
+	}
+	return host, token, true
+}
+
+// ControlHostFilter is the subject filter that selects every control request to the sensor of host.
+func ControlHostFilter(host string) string {
+	return ControlPrefix + "." + host + ".>"
+}
+
+// ParseControlSubject splits a control subject, fact.ctl.<host>.<verb>; ok is false for any other subject.
+func ParseControlSubject(s string) (host, verb string, ok bool) {
+	return cutHostToken(s, ControlPrefix)
+}
+
+// ControlFilter is the subject filter of every control request to any sensor, fact.ctl.>.
+func ControlFilter() string { return ControlPrefix + ".>" }
+
+// CheckpointFilter is the FACT_ACTIVITY subject filter that selects every checkpoint.
+func CheckpointFilter() string { return CheckpointPrefix + ".>" }
 
 // ControlSubject is the subject a sensor on host answers verb (rescan, status) on.
 func ControlSubject(host, verb string) string {

@@ -2,11 +2,9 @@ package sensor
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -275,7 +273,7 @@ func (b *batcher) flushLocked(p *pending) {
 	data := b.encode(p, batchSeq)
 	p.buf, p.n = p.buf[:0], 0
 	msg := publish.Msg{
-		Subject: p.subject, MsgID: b.host + ":" + b.boot + ":" + strconv.FormatUint(batchSeq, 10),
+		Subject: p.subject, MsgID: schemas.MsgID(b.host, b.boot, batchSeq),
 		Data: data, Events: n, FirstSeq: first, LastSeq: last,
 	}
 	if len(kseqs) > 0 {
@@ -289,22 +287,8 @@ func (b *batcher) flushLocked(p *pending) {
 func (b *batcher) encode(p *pending, batchSeq uint64) []byte {
 	env := schemas.Batch{Host: b.host, BootID: b.boot, BatchSeq: batchSeq, Dev: p.dev}
 	data := make([]byte, 0, len(p.buf)+len(b.host)+len(b.boot)+32)
-	data, _ = schemas.EncodeBatch(data, &env) // no events: cannot fail
-	// The envelope ends with the events array, empty (msgpack fixarray 0x90); write its real length.
-	data = appendArrayLen(data[:len(data)-1], p.n)
+	data = schemas.AppendBatchEnvelope(data, &env, p.n)
 	return append(data, p.buf...)
-}
-
-// appendArrayLen appends a msgpack array header.
-func appendArrayLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x90|byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, 0xdc), uint16(n))
-	default:
-		return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
-	}
 }
 
 // publishLocked hands msg to the publisher and accounts for what it refuses.

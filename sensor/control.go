@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/nats-io/nats.go"
@@ -20,39 +19,14 @@ import (
 // rescanTimeout bounds a rescan requested over NATS.
 const rescanTimeout = 5 * time.Minute
 
-// RescanReply answers a rescan request (its data: a host path). Error is set when it failed.
-type RescanReply struct {
-	Epoch uint64 `json:"epoch,omitempty"`
-	Error string `json:"error,omitempty"`
-}
+// RescanReply answers a rescan request; the wire's type.
+type RescanReply = schemas.RescanReply
 
-// Status is what the status request and Sensor.Status report.
-type Status struct {
-	Host      string       `json:"host"`
-	BootID    string       `json:"boot_id"`
-	ProbeSet  string       `json:"probe_set"`
-	Ready     bool         `json:"ready"`
-	Paths     []string     `json:"paths"`
-	Prefixes  []string     `json:"kernel_prefixes"`
-	Sequence  uint64       `json:"sequence"`                // the next sensor sequence
-	LastSeq   uint64       `json:"last_sequence"`           // the last one handed out in this run
-	KernelSeq uint64       `json:"kernel_seq"`              // the kernel sequence read (or written off) so far
-	Delivered uint64       `json:"kernel_delivered"`        // every kernel record up to here is stored or reported lost
-	Instance  uint64       `json:"probe_instance"`          // the probes' record sequence; a pinned one outlives the sensor
-	Restart   string       `json:"restart_check,omitempty"` // after a restart with pinned probes: checking, done
-	Pending   int          `json:"pending"`                 // events in open batches
-	Spool     SpoolStatus  `json:"spool"`
-	Counters  bpf.Counters `json:"counters"`
-	LastScan  *ScanResult  `json:"last_scan,omitempty"`
-}
+// Status is what the status request and Sensor.Status report; the wire's type.
+type Status = schemas.SensorStatus
 
 // SpoolStatus is the publisher's backlog, read from its metrics.
-type SpoolStatus struct {
-	Batches     float64 `json:"batches"`
-	Bytes       float64 `json:"bytes"`
-	MemoryBytes float64 `json:"memory_bytes"`
-	PendingAcks float64 `json:"pending_acks"`
-}
+type SpoolStatus = schemas.SpoolStatus
 
 // Status reports the sensor's state.
 func (s *Sensor) Status() Status {

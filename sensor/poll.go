@@ -2,10 +2,9 @@ package sensor
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
 	"go.uber.org/zap"
 )
@@ -83,7 +82,7 @@ func (s *Sensor) publishLosses() {
 		for _, d := range r.Drops {
 			s.log.Error("batches were dropped by the publisher", zap.String("subject", d.Subject), zap.String("reason", string(d.Reason)),
 				zap.Int("batches", d.Batches), zap.Int("events", d.Events), zap.Any("ranges", d.Ranges))
-			if dev, ok := devOfSubject(d.Subject); ok {
+			if _, dev, ok := schemas.ParseIngestSubject(d.Subject); ok {
 				s.batch.loss(dev, uint64(d.Events), string(d.Reason), nil)
 			} else {
 				s.batch.broadcastLoss(uint64(d.Events), string(d.Reason), nil)
@@ -94,16 +93,6 @@ func (s *Sensor) publishLosses() {
 			s.batch.broadcastLoss(0, HookSpoolCorrupt, nil)
 		}
 	}
-}
-
-// devOfSubject reads the dev token of fact.in.<host>.<dev>.
-func devOfSubject(subject string) (uint64, bool) {
-	i := strings.LastIndexByte(subject, '.')
-	if i < 0 {
-		return 0, false
-	}
-	dev, err := strconv.ParseUint(subject[i+1:], 10, 64)
-	return dev, err == nil
 }
 
 // saveCheckpoint records where the sensor stands in the kernel's record stream.

@@ -194,7 +194,7 @@ func (s *Sensor) readBack(ctx context.Context) error {
 	defer cancel()
 	start := s.restart.since.Add(-restartMargin - s.cfg.Batch.MaxDelay)
 	cons, err := js.OrderedConsumer(ctx, schemas.RawStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{schemas.RawPrefix + ".*." + s.cfg.Host + ".*"},
+		FilterSubjects: []string{schemas.RawHostFilter(s.cfg.Host)},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &start, HeadersOnly: true,
 	})
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -208,7 +208,7 @@ func (s *Sensor) readBack(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading FACT_RAW back: %w", err)
 	}
-	prefix := s.cfg.Host + ":" + s.cfg.BootID + ":"
+	prefix := schemas.MsgIDPrefix(s.cfg.Host, s.cfg.BootID)
 	for left := info.NumPending; left > 0; {
 		batch, err := cons.Fetch(int(min(left, 1000)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {

@@ -14,15 +14,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// ScanResult describes one scan epoch.
-type ScanResult struct {
-	Epoch    uint64        `json:"epoch"`
-	Entries  int64         `json:"entries"`
-	Devs     []uint64      `json:"devs"`
-	Missing  []string      `json:"missing,omitempty"`
-	Errors   int64         `json:"errors"`
-	Duration time.Duration `json:"duration_ns"`
-}
+// ScanResult describes one scan epoch; the status reply carries the last one.
+type ScanResult = schemas.ScanResult
 
 // scanEpoch turns the entries of one walk into scan records of one epoch, tracking each inode in the
 // kernel. A filesystem's scan_begin goes out before its first entry; scan_end after the walk.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/pipeline/lease"
 	"github.com/factstream/factstream/schemas"
-	"github.com/factstream/factstream/sensor"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -133,11 +131,11 @@ type partitionStatus struct {
 }
 
 type sensorStatus struct {
-	Host      string         `json:"host"`
-	Answering bool           `json:"answering"`
-	Error     string         `json:"error,omitempty"`
-	Lost      uint64         `json:"lost"` // records lost because the ring buffer was full
-	Status    *sensor.Status `json:"status,omitempty"`
+	Host      string                `json:"host"`
+	Answering bool                  `json:"answering"`
+	Error     string                `json:"error,omitempty"`
+	Lost      uint64                `json:"lost"` // records lost because the ring buffer was full
+	Status    *schemas.SensorStatus `json:"status,omitempty"`
 }
 
 // gatherStatus reads everything status shows.
@@ -211,7 +209,7 @@ func rawLayout(ctx context.Context, raw jetstream.Stream) (layout, error) {
 	if raw == nil {
 		return l, nil
 	}
-	info, err := raw.Info(ctx, jetstream.WithSubjectFilter(schemas.RawPrefix+".>"))
+	info, err := raw.Info(ctx, jetstream.WithSubjectFilter(schemas.RawFilter()))
 	if err != nil {
 		return l, fmt.Errorf("listing the subjects of %s: %w", schemas.RawStream, err)
 	}
@@ -330,13 +328,13 @@ func readCheckpoints(ctx context.Context, act jetstream.Stream) (map[int]*pipeli
 	if act == nil {
 		return cks, nil
 	}
-	info, err := act.Info(ctx, jetstream.WithSubjectFilter(schemas.CheckpointPrefix+".>"))
+	info, err := act.Info(ctx, jetstream.WithSubjectFilter(schemas.CheckpointFilter()))
 	if err != nil {
 		return nil, fmt.Errorf("listing the checkpoints in %s: %w", schemas.ActivityStream, err)
 	}
 	for subj := range info.State.Subjects {
-		p, err := strconv.Atoi(strings.TrimPrefix(subj, schemas.CheckpointPrefix+"."))
-		if err != nil {
+		p, ok := schemas.ParseCheckpointSubject(subj)
+		if !ok {
 			continue
 		}
 		m, err := act.GetLastMsgForSubject(ctx, subj)
@@ -365,7 +363,7 @@ func (l *hostLasts) get(ctx context.Context, host string) (uint64, error) {
 	if seq, ok := l.seqs[host]; ok || l.raw == nil {
 		return seq, nil
 	}
-	m, err := l.raw.GetLastMsgForSubject(ctx, schemas.RawPrefix+".*."+host+".>")
+	m, err := l.raw.GetLastMsgForSubject(ctx, schemas.RawHostFilter(host))
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
@@ -400,7 +398,7 @@ func askSensor(ctx context.Context, nc *nats.Conn, host string, timeout time.Dur
 		st.Error = err.Error()
 		return st
 	}
-	var s sensor.Status
+	var s schemas.SensorStatus
 	if err := json.Unmarshal(m.Data, &s); err != nil {
 		st.Error = fmt.Sprintf("unreadable answer: %v", err)
 		return st

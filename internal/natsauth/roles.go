@@ -99,10 +99,10 @@ func manage(stream string) []string {
 }
 
 func sensorPermissions(host string) *server.Permissions {
-	own := schemas.RawPrefix + ".*." + host + ".*" // the FACT_RAW subjects of this host
+	own := schemas.RawHostFilter(host) // the FACT_RAW subjects of this host
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{
-			schemas.IngestPrefix + "." + host + ".*",
+			schemas.IngestHostFilter(host),
 			jsAPI("INFO"),
 			jsAPI("STREAM.INFO." + schemas.RawStream),
 			// Reading back its own host's batches at restart, with an ordered consumer filtered on them.
@@ -112,7 +112,7 @@ func sensorPermissions(host string) *server.Permissions {
 			jsAPI("CONSUMER.DELETE." + schemas.RawStream + ".*"),
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{
-			schemas.ControlPrefix + "." + host + ".>",
+			schemas.ControlHostFilter(host),
 			InboxPrefix(RoleSensor, host) + ".>",
 		}},
 		// Answering a control request publishes once on its reply subject.
@@ -121,13 +121,12 @@ func sensorPermissions(host string) *server.Permissions {
 }
 
 func resolverPermissions() *server.Permissions {
-	allow := []string{
-		jsAPI("INFO"),
-		schemas.ActivityPrefix + ".>", schemas.CheckpointPrefix + ".>", schemas.DeadLetterPrefix + ".>",
-		"$KV." + schemas.LeaseBucket + ".>", "$O." + schemas.SnapshotBucket + ".>",
-		jsAPI("STREAM.PURGE." + snapshotStream), // an object's old chunks go when it is replaced
+	allow := append([]string{jsAPI("INFO")}, schemas.ActivityStreamSubjects()...)
+	allow = append(allow,
+		"$KV."+schemas.LeaseBucket+".>", "$O."+schemas.SnapshotBucket+".>",
+		jsAPI("STREAM.PURGE."+snapshotStream), // an object's old chunks go when it is replaced
 		schemas.ControlSubject("*", schemas.VerbRescan),
-	}
+	)
 	for _, s := range []string{schemas.RawStream, schemas.ActivityStream, leaseStream, snapshotStream} {
 		allow = append(allow, consume(s)...)
 	}
@@ -156,7 +155,7 @@ func readerPermissions() *server.Permissions {
 func adminPermissions() *server.Permissions {
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{
-			Allow: []string{jsAPI(">"), "$JS.ACK.>", "$JS.FC.>", schemas.ControlPrefix + ".>"},
+			Allow: []string{jsAPI(">"), "$JS.ACK.>", "$JS.FC.>", schemas.ControlFilter()},
 			Deny: []string{
 				jsAPI("STREAM.DELETE." + schemas.RawStream),
 				jsAPI("STREAM.DELETE." + schemas.ActivityStream),
