@@ -188,6 +188,7 @@ func measureDispatchFloor(b *testing.B, p *Probes, do func(string) error, dir st
 		ratios = append(ratios, loopCost(b, do, dir, perRound)/n)
 	}
 	b.ReportMetric(loopcost.Median(ratios), "dispatch/none")
+	printProgramStats(b, p, b.Name()+", handler tables empty", do, dir)
 }
 
 func loopCost(b *testing.B, do func(string) error, dir string, n int) float64 {
