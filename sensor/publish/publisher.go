@@ -19,7 +19,7 @@ type Publisher struct {
 	cfg  Config
 	js   jetstream.JetStream
 	log  *zap.Logger
-	warn warnings
+	warn *warnings
 	m    *metrics
 
 	mu       sync.Mutex
@@ -183,7 +183,7 @@ func (p *Publisher) dropLocked(m *Msg, reason DropReason, cause error) {
 	if p.cfg.OnDone != nil {
 		p.cfg.OnDone(*m)
 	}
-	w := p.warn.drop[reason]
+	w := p.warn.dropped(reason)
 	if ce := w.Check(zap.WarnLevel, "dropping batches; they will be in a loss report"); ce != nil {
 		ce.Write(zap.String("reason", string(reason)),
 			zap.String("subject", m.Subject), zap.Int("events", m.Events), zap.Uint64("first_seq", m.FirstSeq),

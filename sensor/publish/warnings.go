@@ -13,17 +13,28 @@ import (
 // does not hide a rejected batch.
 type warnings struct {
 	failing, syncing *logsample.Logger
-	drop             map[DropReason]*logsample.Logger
+
+	log        *zap.Logger
+	every      time.Duration
+	suppressed prometheus.Counter
+	drop       map[DropReason]*logsample.Logger // guarded by Publisher.mu
 }
 
-func newWarnings(log *zap.Logger, every time.Duration, suppressed prometheus.Counter) warnings {
-	w := warnings{
+func newWarnings(log *zap.Logger, every time.Duration, suppressed prometheus.Counter) *warnings {
+	return &warnings{
 		failing: logsample.New(log, every, suppressed),
 		syncing: logsample.New(log, every, suppressed),
-		drop:    make(map[DropReason]*logsample.Logger),
+		log:     log, every: every, suppressed: suppressed,
+		drop: make(map[DropReason]*logsample.Logger),
 	}
-	for _, r := range []DropReason{ReasonSpoolFull, ReasonSpoolError, ReasonRejected} {
-		w.drop[r] = logsample.New(log, every, suppressed)
+}
+
+// dropped is the warning for drops of this reason. The caller holds Publisher.mu.
+func (w *warnings) dropped(reason DropReason) *logsample.Logger {
+	l, ok := w.drop[reason]
+	if !ok {
+		l = logsample.New(w.log, w.every, w.suppressed)
+		w.drop[reason] = l
 	}
-	return w
+	return l
 }
