@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/internal/logsample"
 	"github.com/factstream/factstream/schemas"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -14,6 +15,9 @@ import (
 
 // readBackoff is how long the drain loop waits after an unexpected read error before reading again.
 const readBackoff = 50 * time.Millisecond
+
+// warnEvery is how often the drain loop logs each of its warnings, which could repeat per record.
+const warnEvery = 10 * time.Second
 
 // drain reads the ring buffer on its own goroutine, with one reused record, until stop is set or the
 // source is closed: each record is checked against the kernel sequence, converted and batched. The read
@@ -26,7 +30,7 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 		raw   schemas.RawEvent
 		reads uint64
 		first = true
-		warn  = newRateLimit(10 * time.Second)
+		warn  = logsample.New(s.log, warnEvery, s.m.logSuppressed)
 		tick  = pollTick{every: s.pollEvery(), idle: time.Now()}
 	)
 	defer func() { s.m.ringReads.Add(float64(reads)) }()
@@ -47,8 +51,8 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 			first = false
 			s.begin(ev.Seq)
 		}
-		if err := s.handle(&ev, &raw); err != nil && warn.allow() {
-			s.log.Error("cannot batch an event", zap.Error(err))
+		if err := s.handle(&ev, &raw); err != nil {
+			warn.Log(zap.ErrorLevel, "cannot batch an event", zap.Error(err))
 		}
 	}
 	return nil
@@ -106,7 +110,7 @@ func (s *Sensor) pollEvery() time.Duration {
 }
 
 // readFailed handles a failed read; done says the loop must end (with err, nil for a clean stop).
-func (s *Sensor) readFailed(err error, warn *rateLimit, tick *pollTick) (done bool, _ error) {
+func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (done bool, _ error) {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		now := time.Now()
@@ -125,15 +129,11 @@ func (s *Sensor) readFailed(err error, warn *rateLimit, tick *pollTick) (done bo
 		// Its sequence number is not trusted: the hole it leaves is reported as malformed.
 		s.m.ringErrors.WithLabelValues("malformed").Inc()
 		s.kloss.addMalformed()
-		if warn.allow() {
-			s.log.Warn("malformed record in the ring buffer; it will be reported as lost", zap.Error(err))
-		}
+		warn.Log(zap.WarnLevel, "malformed record in the ring buffer; it will be reported as lost", zap.Error(err))
 		return false, nil
 	}
 	s.m.ringErrors.WithLabelValues("read").Inc()
-	if warn.allow() {
-		s.log.Error("reading the ring buffer failed; retrying", zap.Error(err))
-	}
+	warn.Log(zap.ErrorLevel, "reading the ring buffer failed; retrying", zap.Error(err))
 	time.Sleep(readBackoff)
 	return false, nil
 }
@@ -182,21 +182,4 @@ func (s *Sensor) kick() {
 	case s.pollKick <- struct{}{}:
 	default:
 	}
-}
-
-// rateLimit allows one action per interval. Not safe for concurrent use.
-type rateLimit struct {
-	every time.Duration
-	last  time.Time
-}
-
-func newRateLimit(every time.Duration) *rateLimit { return &rateLimit{every: every} }
-
-func (r *rateLimit) allow() bool {
-	now := time.Now()
-	if now.Sub(r.last) < r.every {
-		return false
-	}
-	r.last = now
-	return true
 }

@@ -34,6 +34,7 @@ type metrics struct {
 	markSync       prometheus.Histogram
 	controlReqs    *prometheus.CounterVec // verb, outcome
 	counterErrors  prometheus.Counter
+	logSuppressed  prometheus.Counter
 	kernelCounters *kernelCollector
 }
 
@@ -69,6 +70,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		markSync:      prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "sequence_mark_sync_seconds", Help: "Time to write and fsync a sequence mark.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8)}),
 		controlReqs:   cv("control_requests_total", "Control requests answered, by verb and outcome.", "verb", "outcome"),
 		counterErrors: c("kernel_counter_errors_total", "Failed reads of the kernel's counters."),
+		logSuppressed: c("log_lines_suppressed_total", "Ring-buffer warnings not logged because the same one was logged less than 10s before."),
 	}
 	m.kernelCounters = &kernelCollector{}
 	for src := range numSources {
@@ -76,7 +78,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{m.ringReads, m.ringErrors, m.events, m.batches, m.batchEvents, m.batchBytes, m.dropped,
 		m.lossEvents, m.lostRecords, m.seqGaps, m.seqLate, m.scans, m.scanEntries, m.scanErrors, m.scanDuration,
-		m.trackErrors, m.untracked, m.markSync, m.controlReqs, m.counterErrors, m.kernelCounters}
+		m.trackErrors, m.untracked, m.markSync, m.controlReqs, m.counterErrors, m.logSuppressed,
+		m.kernelCounters}
 	if reg == nil {
 		return m, nil
 	}

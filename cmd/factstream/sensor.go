@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
 	"syscall"
 	"time"
@@ -217,8 +218,15 @@ func reloadOnHUP(ctx context.Context, s *sensor.Sensor, flags *sensor.Flags, run
 	}
 }
 
+// configEqual reports whether a and b configure the same sensor: the same paths (nil and empty alike)
+// and the same value in every other field, compared as values rather than as printed text, where a
+// string holding a space or a field name could make two different configurations print alike.
 func configEqual(a, b sensor.Config) bool {
-	return slices.Equal(a.Paths, b.Paths) && fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+	if !slices.Equal(a.Paths, b.Paths) {
+		return false
+	}
+	a.Paths, b.Paths = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // signalReady creates path once ready reports true.

@@ -16,6 +16,7 @@ type metrics struct {
 	spoolBytes, spoolRecs  prometheus.Gauge
 	droppedEvents          *prometheus.CounterVec
 	droppedBatches         *prometheus.CounterVec
+	logSuppressed          prometheus.Counter
 }
 
 const metricNamespace, metricSubsystem = "factstream", "publish"
@@ -41,6 +42,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: metricNamespace, Subsystem: metricSubsystem, Name: "dropped_batches_total",
 			Help: "Batches dropped, by reason.",
 		}, []string{"reason"})),
+		logSuppressed: register(r, newCounter("log_lines_suppressed_total",
+			"Warnings not logged because the same warning was logged less than WarnEvery before.")),
 	}
 	return m, r.err
 }

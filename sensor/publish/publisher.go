@@ -19,7 +19,7 @@ type Publisher struct {
 	cfg  Config
 	js   jetstream.JetStream
 	log  *zap.Logger
-	warn *limiter
+	warn *warnings
 	m    *metrics
 
 	mu       sync.Mutex
@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
 	p := &Publisher{
-		cfg: cfg, js: js, log: cfg.Logger, warn: newLimiter(cfg.WarnEvery), m: m,
+		cfg: cfg, js: js, log: cfg.Logger, warn: newWarnings(cfg.Logger, cfg.WarnEvery, m.logSuppressed), m: m,
 		wake: make(chan struct{}, 1), drain: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := p.recover(); err != nil {
@@ -183,11 +183,12 @@ func (p *Publisher) dropLocked(m *Msg, reason DropReason, cause error) {
 	if p.cfg.OnDone != nil {
 		p.cfg.OnDone(*m)
 	}
-	if ok, held := p.warn.allow("drop-" + string(reason)); ok {
-		p.log.Warn("dropping batches; they will be in a loss report", zap.String("reason", string(reason)),
+	w := p.warn.dropped(reason)
+	if ce := w.Check(zap.WarnLevel, "dropping batches; they will be in a loss report"); ce != nil {
+		ce.Write(zap.String("reason", string(reason)),
 			zap.String("subject", m.Subject), zap.Int("events", m.Events), zap.Uint64("first_seq", m.FirstSeq),
 			zap.Uint64("last_seq", m.LastSeq), zap.Int64("spool_bytes", p.spool.bytes), zap.Error(cause),
-			zap.Int("similar_warnings_suppressed", held))
+			zap.Int64("similar_warnings_suppressed", w.Suppressed()))
 	}
 }
 

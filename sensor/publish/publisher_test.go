@@ -377,3 +377,37 @@ func TestKilledWriteAhead(t *testing.T) {
 	t.Logf("the server dropped %.0f republished duplicates", metric(t, cfg.Registerer.(*prometheus.Registry), "factstream_publish_duplicates_total"))
 	assertExactlyOnce(t, readStream(t, jsFor(t, nc)), indexes(0, first+second))
 }
+
+// TestDropWarningSampled: batches dropped one after another while the spool is full log one warning per
+// WarnEvery, and each warning held back is counted in factstream_publish_log_lines_suppressed_total.
+func TestDropWarningSampled(t *testing.T) {
+	nc := tcpConn(t, "nats://127.0.0.1:"+strconv.Itoa(natsservertest.FreePort(t)))
+	core, logs := observer.New(zapcore.WarnLevel)
+	reg := prometheus.NewRegistry()
+	p := startPublisher(t, publish.Config{
+		Conn: nc, SpoolDir: t.TempDir(), Logger: zap.New(core), Registerer: reg, WarnEvery: time.Hour,
+		MemoryBytes: 2 << 10, SpoolBytes: 8 << 10, SegmentBytes: 2 << 10,
+	})
+	dropped := 0
+	for i := range 100 {
+		if err := p.Publish(t.Context(), testMsg(i)); errors.Is(err, publish.ErrDropped) {
+			dropped++
+		} else if err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if dropped < 2 {
+		t.Fatalf("%d batches dropped: the spool bound was not exercised", dropped)
+	}
+	warns := logs.FilterMessage("dropping batches; they will be in a loss report").All()
+	if len(warns) != 1 {
+		t.Fatalf("%d drop warnings for %d drops, want exactly 1", len(warns), dropped)
+	}
+	if got := warns[0].ContextMap()["reason"]; got != string(publish.ReasonSpoolFull) {
+		t.Errorf("warning gives reason %v, want %s", got, publish.ReasonSpoolFull)
+	}
+	if got := metric(t, reg, "factstream_publish_log_lines_suppressed_total"); got < float64(dropped-1) {
+		t.Errorf("log_lines_suppressed_total %v, want at least %d (the drop warnings held back)", got, dropped-1)
+	}
+	closePublisher(t, p, 200*time.Millisecond)
+}

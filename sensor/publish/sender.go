@@ -226,18 +226,18 @@ func (s *sender) failed(it *item, err error, inFlight bool) {
 }
 
 func (s *sender) warnFailing(err error) {
-	ok, held := s.p.warn.allow("publish-failed")
-	if !ok {
+	w := s.p.warn.failing
+	ce := w.Check(zap.WarnLevel, "publishing to NATS failed; holding batches in memory and spool and retrying")
+	if ce == nil {
 		return
 	}
 	s.p.mu.Lock()
 	memBytes, spoolBytes, spooled := s.p.memBytes, s.p.spool.bytes, s.p.spool.records()
 	s.p.mu.Unlock()
-	s.p.log.Warn("publishing to NATS failed; holding batches in memory and spool and retrying",
-		zap.Error(err), zap.Strings("nats_servers", s.p.cfg.Conn.Servers()), zap.String("nats_status", s.p.cfg.Conn.Status().String()),
+	ce.Write(zap.Error(err), zap.Strings("nats_servers", s.p.cfg.Conn.Servers()), zap.String("nats_status", s.p.cfg.Conn.Status().String()),
 		zap.Int("retrying", len(s.retry)), zap.Int("in_flight", len(s.inflight)), zap.Int64("memory_bytes", memBytes),
 		zap.Int64("spool_bytes", spoolBytes), zap.Int("spool_batches", spooled), zap.Duration("next_retry_in", time.Until(s.retryAt)),
-		zap.Int("similar_warnings_suppressed", held))
+		zap.Int64("similar_warnings_suppressed", w.Suppressed()))
 }
 
 // permanent reports whether err means the batch can never be stored, so retrying is pointless.
@@ -301,8 +301,8 @@ func (s *sender) saveState() {
 	p.lossDirty = false
 	p.mu.Unlock()
 	if err != nil {
-		if ok, held := p.warn.allow("spool-sync"); ok {
-			p.log.Error("syncing spool", zap.Error(err), zap.Int("similar_warnings_suppressed", held))
+		if ce := p.warn.syncing.Check(zap.ErrorLevel, "syncing spool"); ce != nil {
+			ce.Write(zap.Error(err), zap.Int64("similar_warnings_suppressed", p.warn.syncing.Suppressed()))
 		}
 	}
 	if report != nil {
