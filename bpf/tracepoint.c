@@ -450,6 +450,8 @@ static __always_inline void remove_enter(__s32 dirfd, __u64 path, __u32 flags)
 		lookup_discard(l);
 		return;
 	}
+	if (!(flags & AT_REMOVEDIR) && !t.in_parent && (t.mode & S_IFMT) == S_IFDIR)
+		return; /* unlink of a directory fails with EISDIR (Go's os.Remove tries it before rmdir) */
 	c->found = !t.in_parent;
 	c->ino = t.ino;
 	c->parent_ino = t.parent_ino;
