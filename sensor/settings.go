@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/factstream/factstream/internal/settings"
 	"github.com/spf13/pflag"
@@ -17,7 +18,7 @@ const ConfigEnv = settings.ConfigEnv
 // table lists every key, bound to the fields of c. It is the one list the file, the environment,
 // the flags and --help agree on.
 func table(c *Config) []settings.Setting {
-	return []settings.Setting{
+	return slices.Concat([]settings.Setting{
 		settings.New("host", "node name used in subjects (default: the host name)", &c.Host),
 		settings.New("boot_id", "boot id (default: "+bootIDFile+")", &c.BootID),
 		settings.New("paths", "monitored host paths as globs (/srv/app, /srv/app/**, /srv/app/*.conf); comma-separated or repeated", &c.Paths),
@@ -28,12 +29,8 @@ func table(c *Config) []settings.Setting {
 		settings.New("probes.ring_size", "ring buffer size, a power of two (0: the probes' default)", &c.Probes.RingSize),
 		settings.New("probes.tracked_inodes", "capacity of the kernel's tracked inode set (0: the probes' default)", &c.Probes.TrackedInodes),
 		settings.New("probes.wakeup_bytes", "the probes wake the sensor once this much waits in the ring; less waits for its 5ms poll (0: every record, lowest latency, highest cost)", &c.Probes.WakeupBytes),
-		settings.New("nats.url", "external NATS URL(s), comma-separated; empty starts an embedded server", &c.NATS.URL),
-		settings.New("nats.creds_file", "NATS credentials file", &c.NATS.CredsFile),
-		settings.New("nats.nkey_seed_file", "file with a NATS user nkey seed", &c.NATS.NkeySeedFile),
-		settings.New("nats.tls.ca", "CA file for TLS to NATS", &c.NATS.TLS.CA),
-		settings.New("nats.tls.cert", "client certificate file for TLS to NATS", &c.NATS.TLS.Cert),
-		settings.New("nats.tls.key", "client key file for TLS to NATS", &c.NATS.TLS.Key),
+	}, NATSClientSettings("external NATS URL(s), comma-separated; empty starts an embedded server",
+		&c.NATS.URL, &c.NATS.CredsFile, &c.NATS.NkeySeedFile, &c.NATS.TLS), []settings.Setting{
 		settings.New("nats.embedded.store_dir", "JetStream store of the embedded server (empty: <state_dir>/jetstream)", &c.NATS.Embedded.StoreDir),
 		settings.New("nats.embedded.listen", "address the embedded server listens on; beyond loopback it needs nats.embedded.tls", &c.NATS.Embedded.Listen),
 		settings.New("nats.embedded.tls.cert", "server certificate file of the embedded server (PEM)", &c.NATS.Embedded.TLS.Cert),
@@ -49,8 +46,28 @@ func table(c *Config) []settings.Setting {
 		settings.New("spool.memory_bytes", "batches held in memory while NATS is away (0: 64MiB)", &c.Spool.MemoryBytes),
 		settings.New("spool.max_bytes", "disk spool size after memory (0: 1GiB)", &c.Spool.MaxBytes),
 		settings.New("metrics.listen", "address for /metrics, /healthz and /readyz (empty: none)", &c.Metrics.Listen),
-		settings.New("log.level", "debug, info, warn or error", &c.Log.Level),
-		settings.New("log.format", "auto (console on a terminal, else JSON), json or console", &c.Log.Format),
+	}, LogSettings(&c.Log))
+}
+
+// LogSettings are the keys log.level and log.format, bound to l; every command that logs reads them.
+func LogSettings(l *LogConfig) []settings.Setting {
+	return []settings.Setting{
+		settings.New("log.level", "debug, info, warn or error", &l.Level),
+		settings.New("log.format", "auto (console on a terminal, else JSON), json or console", &l.Format),
+	}
+}
+
+// NATSClientSettings are the keys of a connection to an external NATS server, bound to url, creds,
+// nkey and tls: nats.url (described by urlHelp), nats.creds_file, nats.nkey_seed_file and nats.tls.ca,
+// cert and key. The sensor and every command that connects to NATS read them under the same names.
+func NATSClientSettings(urlHelp string, url, creds, nkey *string, tls *TLSConfig) []settings.Setting {
+	return []settings.Setting{
+		settings.New("nats.url", urlHelp, url),
+		settings.New("nats.creds_file", "NATS credentials file", creds),
+		settings.New("nats.nkey_seed_file", "file with a NATS user nkey seed", nkey),
+		settings.New("nats.tls.ca", "CA file for TLS to NATS", &tls.CA),
+		settings.New("nats.tls.cert", "client certificate file for TLS to NATS", &tls.Cert),
+		settings.New("nats.tls.key", "client key file for TLS to NATS", &tls.Key),
 	}
 }
 
@@ -74,14 +91,8 @@ type Sources = settings.Sources
 // validates it after filling Host and BootID from the machine. Errors name the key, variable or flag.
 func Load(src Sources) (Config, error) {
 	cfg := DefaultConfig()
-	if file := src.ConfigFile(); file != "" {
-		if err := settings.ReadFile(&cfg, file); err != nil {
-			return cfg, err
-		}
-	}
-	errs := settings.Apply(table(&cfg), src.Env, src.Flags)
-	if err := cfg.Resolve(); err != nil {
-		errs = append(errs, err)
-	}
-	return cfg, errors.Join(append(errs, cfg.Validate())...)
+	err := settings.Load(&cfg, table(&cfg), src, func() error {
+		return errors.Join(cfg.Resolve(), cfg.Validate())
+	})
+	return cfg, err
 }

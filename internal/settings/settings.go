@@ -212,16 +212,20 @@ func (src Sources) ConfigFile() string {
 }
 
 // Load fills dst, the struct table's pointers point into, from src's file (unknown keys are errors),
-// then its environment, then its flags. A file that cannot be read or decoded is returned alone;
-// otherwise Load returns one error per bad variable or flag, joined, each naming the key and where it
-// came from.
-func Load(dst any, table []Setting, src Sources) error {
+// then its environment, then its flags, and then calls validate (nil: none) to check the result. A file
+// that cannot be read or decoded is returned alone; otherwise Load returns one error per bad variable or
+// flag, each naming the key and where it came from, joined with validate's.
+func Load(dst any, table []Setting, src Sources, validate func() error) error {
 	if file := src.ConfigFile(); file != "" {
 		if err := ReadFile(dst, file); err != nil {
 			return err
 		}
 	}
-	return errors.Join(Apply(table, src.Env, src.Flags)...)
+	errs := Apply(table, src.Env, src.Flags)
+	if validate != nil {
+		errs = append(errs, validate())
+	}
+	return errors.Join(errs...)
 }
 
 // Apply sets the keys of table from the environment environ, then from flags (nil for none), and
