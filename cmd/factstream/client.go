@@ -87,12 +87,16 @@ func (o *clientOptions) bindConfig(fs *pflag.FlagSet, cfg *clientConfig, dst any
 	o.flags = settings.Bind(fs, o.table)
 }
 
-// load reads the configuration once: the file, the environment, then the flags, and validates it.
-func (o *clientOptions) load() error {
+// load reads the configuration once: the file, the process's environment, then the flags, and
+// validates it.
+func (o *clientOptions) load() error { return o.loadEnv(os.Environ()) }
+
+// loadEnv is load with the environment environ.
+func (o *clientOptions) loadEnv(environ []string) error {
 	if o.loaded {
 		return nil
 	}
-	err := settings.Load(o.dst, o.table, settings.Sources{Env: os.Environ(), Flags: o.flags}, func() error {
+	err := settings.Load(o.dst, o.table, settings.Sources{Env: environ, Flags: o.flags}, func() error {
 		if o.check == nil {
 			return o.cfg.validate()
 		}

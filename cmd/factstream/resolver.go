@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // resolverConfig is what `factstream resolver` is configured with: the NATS client's keys and its own,
@@ -79,10 +80,15 @@ overriding the one before, with the sensor's keys for NATS (nats.url, nats.creds
 			return runResolver(cmd.Context(), o)
 		},
 	}
-	o.cfg = resolverConfig{clientConfig: defaultClientConfig(), Partitions: schemas.DefaultPartitions}
-	o.client.bindConfig(cmd.Flags(), &o.cfg.clientConfig, &o.cfg, o.cfg.table())
-	o.client.check = o.cfg.validate
+	o.bind(cmd.Flags())
 	return cmd
+}
+
+// bind registers --config and the resolver's keys on fs, with their defaults.
+func (o *resolverOptions) bind(fs *pflag.FlagSet) {
+	o.cfg = resolverConfig{clientConfig: defaultClientConfig(), Partitions: schemas.DefaultPartitions}
+	o.client.bindConfig(fs, &o.cfg.clientConfig, &o.cfg, o.cfg.table())
+	o.client.check = o.cfg.validate
 }
 
 func runResolver(ctx context.Context, o *resolverOptions) error {
