@@ -290,9 +290,9 @@ func (n *NATSConfig) validate(bad badFunc) {
 
 // ValidateNATSClient checks the keys NATSClientSettings names, as the sensor does, and returns one error
 // per bad key, joined.
-func ValidateNATSClient(url, creds, nkey string, tls TLSConfig) error {
+func ValidateNATSClient(natsURL, creds, nkey string, tls TLSConfig) error {
 	var errs []error
-	validateClient(url, creds, nkey, tls, func(key, format string, args ...any) {
+	validateClient(natsURL, creds, nkey, tls, func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	})
 	return errors.Join(errs...)
