@@ -56,3 +56,16 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	*b = v
 	return nil
 }
+
+// Set parses s into b, so that a ByteSize is a configuration setting (pflag.Value).
+func (b *ByteSize) Set(s string) error {
+	v, err := ParseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// Type names a ByteSize's values in --help.
+func (*ByteSize) Type() string { return "size" }

@@ -281,20 +281,34 @@ func (n *NATSConfig) validate(bad badFunc) {
 		}
 		n.Embedded.validate(bad)
 	}
-	for _, u := range splitURLs(n.URL) {
+	validateClient(n.URL, n.CredsFile, n.NkeySeedFile, n.TLS, bad)
+	s := n.Stream
+	if s.Partitions < 0 || s.MaxAge < 0 || s.MaxBytes < 0 || s.Duplicates < 0 || s.Replicas < 0 || s.Replicas > 5 {
+		bad("nats.stream", "negative value, or more than 5 replicas")
+	}
+}
+
+// ValidateNATSClient checks the keys NATSClientSettings names, as the sensor does, and returns one error
+// per bad key, joined.
+func ValidateNATSClient(natsURL, creds, nkey string, tls TLSConfig) error {
+	var errs []error
+	validateClient(natsURL, creds, nkey, tls, func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	})
+	return errors.Join(errs...)
+}
+
+func validateClient(natsURL, creds, nkey string, tls TLSConfig, bad badFunc) {
+	for _, u := range splitURLs(natsURL) {
 		if p, err := url.Parse(u); err != nil || p.Host == "" {
 			bad("nats.url", "%q: not a URL like nats://host:4222", u)
 		}
 	}
-	if n.CredsFile != "" && n.NkeySeedFile != "" {
+	if creds != "" && nkey != "" {
 		bad("nats.nkey_seed_file", "set together with nats.creds_file; use one")
 	}
-	if (n.TLS.Cert == "") != (n.TLS.Key == "") {
+	if (tls.Cert == "") != (tls.Key == "") {
 		bad("nats.tls", "cert and key go together")
-	}
-	s := n.Stream
-	if s.Partitions < 0 || s.MaxAge < 0 || s.MaxBytes < 0 || s.Duplicates < 0 || s.Replicas < 0 || s.Replicas > 5 {
-		bad("nats.stream", "negative value, or more than 5 replicas")
 	}
 }
 

@@ -148,7 +148,7 @@ func TestTailBadFlagsFailBeforeConnecting(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	_, err = execute(context.Background(), "resolver", "--partitions", "0")
-	if err == nil || !strings.Contains(err.Error(), "--partitions 0") {
+	if err == nil || !strings.Contains(err.Error(), "partitions: 0: must be positive") {
 		t.Fatalf("error %v", err)
 	}
 }

@@ -25,6 +25,9 @@ func TestDeployments(t *testing.T) {
 	t.Run("sensor.example.yaml", func(t *testing.T) {
 		checkSensorArgs(t, []string{"--config", filepath.Join(deploymentsDir, "sensor.example.yaml")}, nil)
 	})
+	t.Run("resolver.example.yaml", func(t *testing.T) {
+		checkResolverArgs(t, []string{"--config", filepath.Join(deploymentsDir, "resolver.example.yaml")}, nil)
+	})
 	t.Run("kubernetes", func(t *testing.T) {
 		for _, w := range kubeWorkloads(t, filepath.Join(deploymentsDir, "kubernetes", "factstream.yaml")) {
 			checkCommand(t, w.args, w.env, w.files)
@@ -33,7 +36,8 @@ func TestDeployments(t *testing.T) {
 	t.Run("systemd", func(t *testing.T) {
 		for _, unit := range []string{"factstream-sensor.service", "factstream-resolver.service"} {
 			args := execStart(t, filepath.Join(deploymentsDir, "systemd", unit))
-			files := map[string]string{"/etc/factstream/sensor.yaml": filepath.Join(deploymentsDir, "sensor.example.yaml")}
+			files := map[string]string{"/etc/factstream/sensor.yaml": filepath.Join(deploymentsDir, "sensor.example.yaml"),
+				"/etc/factstream/resolver.yaml": filepath.Join(deploymentsDir, "resolver.example.yaml")}
 			checkCommand(t, args, nil, files)
 		}
 	})
@@ -55,10 +59,7 @@ func checkCommand(t *testing.T, args, env []string, files map[string]string) {
 	case "sensor":
 		checkSensorArgs(t, args[1:], env)
 	case "resolver":
-		cmd := newResolverCmd()
-		if err := cmd.Flags().Parse(args[1:]); err != nil {
-			t.Errorf("resolver %q: %v", args[1:], err)
-		}
+		checkResolverArgs(t, args[1:], env)
 	default:
 		t.Errorf("unknown command %q", args[0])
 	}
@@ -75,6 +76,24 @@ func checkSensorArgs(t *testing.T, args, env []string) {
 	}
 	if _, err := sensor.Load(sensor.Sources{Env: env, Flags: flags}); err != nil {
 		t.Errorf("sensor %q: %v", args, err)
+	}
+}
+
+// checkResolverArgs parses the resolver's flags and loads its configuration as `factstream resolver`
+// does, and checks that it is told where NATS is rather than left at the loopback default.
+func checkResolverArgs(t *testing.T, args, env []string) {
+	t.Helper()
+	o := &resolverOptions{}
+	fs := pflag.NewFlagSet("resolver", pflag.ContinueOnError)
+	o.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("resolver %q: %v", args, err)
+	}
+	if err := o.client.loadEnv(env); err != nil {
+		t.Errorf("resolver %q: %v", args, err)
+	}
+	if o.cfg.NATS.URL == defaultClientConfig().NATS.URL {
+		t.Errorf("resolver %q: nats.url is the default %s", args, o.cfg.NATS.URL)
 	}
 }
 

@@ -44,7 +44,7 @@ func connectNATS(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Log
 	if cfg.NATS.URL == "" {
 		return startEmbedded(ctx, cfg, log, serverLog, opts)
 	}
-	extra, err := authOptions(cfg.NATS, cfg.Host)
+	extra, err := authOptions(cfg.NATS.TLS, cmp.Or(cfg.NATS.CredsFile, cfg.NATS.NkeySeedFile), natsauth.RoleSensor, cfg.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -132,19 +132,21 @@ func provision(ctx context.Context, srv *natsserver.Server, ids *natsauth.Identi
 // provisionTimeout bounds provisioning the embedded server's streams.
 const provisionTimeout = time.Minute
 
-// authOptions are the TLS and credential options of an external connection.
-func authOptions(c sensor.NATSConfig, host string) ([]nats.Option, error) {
+// authOptions are the TLS and credential options of a connection to an external server as role (for a
+// sensor, of host): the sensor's and every other command's. credsFile is a .creds file or an nkey seed
+// (empty: none).
+func authOptions(tls sensor.TLSConfig, credsFile string, role natsauth.Role, host string) ([]nats.Option, error) {
 	var opts []nats.Option
-	if c.TLS.CA != "" {
-		opts = append(opts, nats.RootCAs(c.TLS.CA))
+	if tls.CA != "" {
+		opts = append(opts, nats.RootCAs(tls.CA))
 	}
-	if c.TLS.Cert != "" {
-		opts = append(opts, nats.ClientCert(c.TLS.Cert, c.TLS.Key))
+	if tls.Cert != "" {
+		opts = append(opts, nats.ClientCert(tls.Cert, tls.Key))
 	}
-	if file := cmp.Or(c.CredsFile, c.NkeySeedFile); file != "" {
-		o, err := natsauth.FileOption(file, natsauth.RoleSensor, host)
+	if credsFile != "" {
+		o, err := natsauth.FileOption(credsFile, role, host)
 		if err != nil {
-			return nil, fmt.Errorf("nats credentials %s: %w", file, err)
+			return nil, fmt.Errorf("nats credentials %s: %w", credsFile, err)
 		}
 		opts = append(opts, o)
 	}
