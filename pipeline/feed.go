@@ -9,6 +9,7 @@ import (
 
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 )
 
 // feed reads one host's messages from FACT_RAW (fact.raw.*.<host>.>, every filesystem and the process
@@ -16,7 +17,6 @@ import (
 type feed struct {
 	host string
 	iter jetstream.MessagesContext
-	done chan struct{}
 
 	// Set by the goroutine reading, for the loop's idle check.
 	delivered atomic.Uint64 // stream sequence of the last message taken from the consumer
@@ -35,8 +35,9 @@ type feedMsg struct {
 }
 
 // startFeed starts reading host's messages from stream sequence from (the first when 0) into out, for a
-// view that has read up to received. Errors go to errs; it stops when ctx ends or stop is called.
-func startFeed(ctx context.Context, raw jetstream.Stream, host string, from, received uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
+// view that has read up to received, on a goroutine of g (the partition's). Errors go to errs; it stops
+// when stop is called, or when ctx ends while it waits to hand a message over; g.Wait waits for it.
+func startFeed(ctx context.Context, g *errgroup.Group, raw jetstream.Stream, host string, from, received uint64, out chan<- feedMsg, errs chan<- error) (*feed, error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{schemas.RawHostFilter(host)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if from > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
@@ -49,7 +50,7 @@ func startFeed(ctx context.Context, raw jetstream.Stream, host string, from, rec
 	if err != nil {
 		return nil, fmt.Errorf("reading host %s from %d: %w", host, from, err)
 	}
-	f := &feed{host: host, iter: iter, done: make(chan struct{}), processed: received}
+	f := &feed{host: host, iter: iter, processed: received}
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 && received != 0 {
 		// Nothing to read: what the view holds (from a snapshot) may go once the stream stays quiet.
 		f.delivered.Store(received)
@@ -57,12 +58,14 @@ func startFeed(ctx context.Context, raw jetstream.Stream, host string, from, rec
 	} else {
 		f.pending = 1
 	}
-	go f.run(ctx, out, errs)
+	g.Go(func() error {
+		f.run(ctx, out, errs) // its errors go to errs, which the partition's loop reads
+		return nil
+	})
 	return f, nil
 }
 
 func (f *feed) run(ctx context.Context, out chan<- feedMsg, errs chan<- error) {
-	defer close(f.done)
 	for {
 		m, err := f.iter.Next()
 		if err != nil {
@@ -90,11 +93,8 @@ func (f *feed) run(ctx context.Context, out chan<- feedMsg, errs chan<- error) {
 	}
 }
 
-// stop stops reading and waits for the goroutine.
-func (f *feed) stop() {
-	f.iter.Stop()
-	<-f.done
-}
+// stop stops reading: the goroutine ends (the partition's errgroup waits for it).
+func (f *feed) stop() { f.iter.Stop() }
 
 // idle reports whether the stream has nothing more for the host: the last message the view received is
 // the last one delivered, nothing was pending after it, and nothing came for margin.

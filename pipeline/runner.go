@@ -16,12 +16,14 @@ import (
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 )
 
 // runner works on one leased partition: it claims the partition's checkpoint chain, loads its
 // snapshot, reads the hosts of the partition (one feed and one view per host), commits what the views
 // release, and writes snapshots. All state is owned by the goroutine running run; feeds hand messages
-// over a channel.
+// over a channel. The feeds and the snapshot upload run in one errgroup on run's ctx, and run returns
+// only after all of them ended.
 type runner struct {
 	r     *Resolver
 	lease lease.Lease
@@ -34,6 +36,7 @@ type runner struct {
 	chain chain
 	msgs  chan feedMsg
 	errs  chan error
+	g     *errgroup.Group // the feeds' and the snapshot upload's goroutines, set by run
 
 	stats, counted viewStats
 	lastCommit     time.Time
@@ -57,6 +60,7 @@ func (r *Resolver) newRunner(l lease.Lease, raw jetstream.Stream, act jetstream.
 // run works on the partition until ctx ends or something fails; either way a later run (here or on
 // another worker) continues from the last commit.
 func (p *runner) run(ctx context.Context) error {
+	p.g, ctx = errgroup.WithContext(ctx)
 	defer p.stopFeeds()
 	if err := p.start(ctx); err != nil {
 		return err
@@ -162,7 +166,7 @@ func (p *runner) startView(ctx context.Context, v *hostView, first uint64) error
 		v.release(false)
 		from = first
 	}
-	f, err := startFeed(ctx, p.raw, v.host, from, v.received, p.msgs, p.errs)
+	f, err := startFeed(ctx, p.g, p.raw, v.host, from, v.received, p.msgs, p.errs)
 	if err != nil {
 		return err
 	}
@@ -303,10 +307,11 @@ func (p *runner) maybeSnapshot(ctx context.Context) {
 	meta := jetstream.ObjectMeta{Name: snapshotName(p.lease.Partition), Description: p.covers()}
 	done := make(chan struct{})
 	p.snapDone = done
-	go func() {
+	p.g.Go(func() error {
 		defer close(done)
-		p.upload(ctx, meta, buf.Bytes())
-	}()
+		p.upload(ctx, meta, buf.Bytes()) // a failed upload is logged; the next snapshot tries again
+		return nil
+	})
 }
 
 // covers says, for operators, what a snapshot covers: per host, the last FACT_RAW sequence read.
@@ -329,11 +334,11 @@ func (p *runner) upload(ctx context.Context, meta jetstream.ObjectMeta, data []b
 	p.r.m.snapshots.Inc()
 }
 
+// stopFeeds stops the feeds and waits for every goroutine of the partition, the upload in flight too
+// (run's ctx has ended or run failed: it is cut short or finishes).
 func (p *runner) stopFeeds() {
 	for _, f := range p.feeds {
 		f.stop()
 	}
-	if p.snapDone != nil {
-		<-p.snapDone
-	}
+	_ = p.g.Wait() // the goroutines return nil: their errors go to errs or the log
 }

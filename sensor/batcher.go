@@ -39,7 +39,8 @@ type batcher struct {
 	last    *pending // the batch of the previous event: most events follow one of the same filesystem
 	timer   *time.Timer
 	armed   bool
-	queued  int // events in open batches
+	stopped bool // stop was called: the timer is not armed again
+	queued  int  // events in open batches
 	lastSeq uint64
 }
 
@@ -202,7 +203,7 @@ func (b *batcher) pendingFor(dev uint64) *pending {
 
 // arm starts the delay timer if it is not running.
 func (b *batcher) arm() {
-	if !b.armed {
+	if !b.armed && !b.stopped {
 		b.armed = true
 		b.timer.Reset(b.cfg.MaxDelay)
 	}
@@ -212,6 +213,9 @@ func (b *batcher) arm() {
 func (b *batcher) onTimer() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped { // the timer fired as stop ran: its callback waited for mu, and flush publishes instead
+		return
+	}
 	b.armed = false
 	now := time.Now()
 	slack := b.cfg.MaxDelay / 10
@@ -367,10 +371,11 @@ func (b *batcher) stats() (queued int, lastSeq uint64) {
 	return b.queued, b.lastSeq
 }
 
-// stop stops the delay timer; call flush afterwards to publish what is open.
+// stop stops the delay timer for good (a callback already started returns at once); call flush
+// afterwards to publish what is open.
 func (b *batcher) stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.timer.Stop()
-	b.armed = false
+	b.armed, b.stopped = false, true
 }

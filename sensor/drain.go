@@ -1,9 +1,9 @@
 package sensor
 
 import (
+	"context"
 	"errors"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/factstream/factstream/bpf"
@@ -19,12 +19,13 @@ const readBackoff = 50 * time.Millisecond
 // warnEvery is how often the drain loop logs each of its warnings, which could repeat per record.
 const warnEvery = 10 * time.Second
 
-// drain reads the ring buffer on its own goroutine, with one reused record, until stop is set or the
+// drain reads the ring buffer on its own goroutine, with one reused record, until ctx ends or the
 // source is closed: each record is checked against the kernel sequence, converted and batched. The read
 // returns at each poll deadline (PollInterval when the probes wake the sensor only for WakeupBytes, else
-// idleTick), which reads what did not wake it; every idleTick it looks up (stop, holes that have stayed
-// open).
-func (s *Sensor) drain(stop *atomic.Bool) error {
+// idleTick), which reads what did not wake it and bounds how long an ended ctx goes unseen (the reader
+// cannot be woken from another goroutine: its deadline is set under the lock a read holds); every
+// idleTick it looks up (holes that have stayed open).
+func (s *Sensor) drain(ctx context.Context) error {
 	var (
 		ev    bpf.Event
 		raw   schemas.RawEvent
@@ -35,7 +36,7 @@ func (s *Sensor) drain(stop *atomic.Bool) error {
 	)
 	defer func() { s.m.ringReads.Add(float64(reads)) }()
 	s.probes.SetDeadline(time.Now().Add(tick.every))
-	for !stop.Load() {
+	for ctx.Err() == nil {
 		err := s.probes.ReadInto(&ev)
 		if err != nil {
 			if done, err := s.readFailed(err, warn, &tick); done {

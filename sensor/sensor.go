@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 )
 
 // Timings of the sensor's background work.
@@ -59,8 +60,6 @@ type Sensor struct {
 	seqs    *seqstore.Store
 	pub     Publisher
 	owned   *publish.Publisher // the publisher the sensor created and closes
-	pubCtx  context.Context
-	pubEnd  context.CancelFunc
 	batch   *batcher
 	kloss   *kernelLoss
 	gaps    *gapTracker // the drain goroutine's, then shutdown's
@@ -110,7 +109,7 @@ func New(cfg Config, deps Deps) (*Sensor, error) {
 		s.reg = prometheus.NewRegistry()
 	}
 	if err := s.open(); err != nil {
-		s.closeState()
+		s.closeState(context.Background())
 		return nil, err
 	}
 	return s, nil
@@ -142,13 +141,14 @@ func (s *Sensor) open() error {
 	s.kloss = newKernelLoss(s.cp.Counters, fullGrace)
 	s.gaps = newGapTracker(gapWindow, gapGrace)
 	s.resume()
-	s.pubCtx, s.pubEnd = context.WithCancel(context.Background())
 	if s.pub == nil {
 		if err := s.newPublisher(); err != nil {
 			return err
 		}
 	}
-	s.batch = newBatcher(s.pubCtx, s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.cov, s.m, s.log)
+	// Batches are handed to the publisher (Publish only queues them) until shutdown's last flush, after
+	// Run's ctx has ended: the batcher's lifetime is the publisher's, not Run's, and no ctx ends it.
+	s.batch = newBatcher(context.Background(), s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.cov, s.m, s.log)
 	return nil
 }
 
@@ -169,8 +169,11 @@ func (s *Sensor) resume() {
 		zap.Uint64("instance", inst), zap.Uint64("checkpoint", s.cp.KernelSeq), zap.Time("since", s.cp.Since))
 }
 
+// newPublisher creates the publisher, which recovers its spool now. It lives from New to shutdown, longer
+// than any ctx of Run: it must take the last batches after Run's ctx ended. So it gets no ctx of its own
+// to end it (context.Background); Close ends its goroutine and waits for it, in shutdown or closeState.
 func (s *Sensor) newPublisher() error {
-	p, err := publish.New(s.pubCtx, publish.Config{
+	p, err := publish.New(context.Background(), publish.Config{
 		Conn:        s.conn,
 		SpoolDir:    filepath.Join(s.cfg.StateDir, spoolDirName),
 		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
@@ -188,15 +191,11 @@ func (s *Sensor) newPublisher() error {
 	return nil
 }
 
-// closeState closes what New opened when it fails.
-func (s *Sensor) closeState() {
+// closeState closes what New opened when New or Run fails to start. ctx only bounds the publisher's
+// Close: it is called after ctx may have ended, so what ctx carries is kept and its cancellation is not.
+func (s *Sensor) closeState(ctx context.Context) {
 	if s.owned != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		_ = s.owned.Close(ctx)
-		cancel()
-	}
-	if s.pubEnd != nil {
-		s.pubEnd()
+		_ = s.closePublisher(ctx)
 	}
 	if s.seqs != nil {
 		_ = s.seqs.Close()
@@ -208,46 +207,52 @@ func (s *Sensor) Registry() *prometheus.Registry { return s.reg }
 
 // Run provisions FACT_RAW, starts draining the ring buffer, sets the kernel prefixes, publishes the first
 // scan epoch (then the sensor is ready), answers control requests and polls the kernel's counters, until
-// ctx ends. Then it publishes what is open, closes the publisher (spooling what NATS has not taken) and
-// saves the checkpoint. It returns an error when it cannot start or the ring buffer fails.
+// ctx ends or the ring buffer is closed. Then it publishes what is open, closes the publisher (spooling
+// what NATS has not taken) and saves the checkpoint. It returns an error when it cannot start or the ring
+// buffer fails, and only after every goroutine it started has ended.
 func (s *Sensor) Run(ctx context.Context) (err error) {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	s.running.Store(true)
 	defer s.running.Store(false)
-	if err := s.provision(ctx); err != nil {
-		s.closeState()
+	retry, err := s.provision(ctx)
+	if err != nil {
+		s.closeState(ctx)
 		return err
 	}
 	s.saveCheckpoint() // the probes' instance, before any record: a run killed at once is still continued
-	var stop atomic.Bool
-	drained := make(chan error, 1)
-	go func() { drained <- s.drain(&stop) }()
-	var wg sync.WaitGroup
-	pollCtx, pollStop := context.WithCancel(context.Background())
-	wg.Go(func() { s.pollLoop(pollCtx) })
-	wg.Go(func() { s.rescanLoop(pollCtx) })
-	if s.restart != nil {
-		wg.Go(func() { s.checkRestart(pollCtx) })
-	}
-	unsub := s.control()
-	defer func() {
-		err = errors.Join(err, s.shutdown(&stop, drained, unsub, pollStop, &wg))
-	}()
-	if err := s.start(ctx); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-drained:
-		drained <- err // shutdown reads it again
-		if err != nil {
+	// One ctx for every part: it ends when Run's ctx does, when a part fails, or when the drain loop
+	// ends (the ring buffer closed), and Run waits for all of them before shutting down.
+	runCtx, end := context.WithCancel(ctx)
+	defer end()
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error {
+		defer end()
+		if err := s.drain(gctx); err != nil {
 			return fmt.Errorf("draining the ring buffer: %w", err)
 		}
 		return nil
+	})
+	g.Go(func() error { s.pollLoop(gctx); return nil })
+	g.Go(func() error { s.rescanLoop(gctx); return nil })
+	if s.restart != nil {
+		g.Go(func() error { s.checkRestart(gctx); return nil })
 	}
+	if retry {
+		g.Go(func() error { s.retryProvision(gctx); return nil })
+	}
+	unsub := s.control()
+	g.Go(func() error {
+		// Control goes first, as the other parts stop: no request is taken that they cannot answer.
+		<-gctx.Done()
+		s.ready.Store(false)
+		unsub()
+		return nil
+	})
+	g.Go(func() error { return s.start(gctx) })
+	err = g.Wait()
+	return errors.Join(err, s.shutdown(ctx))
 }
 
 // start applies the kernel prefixes and runs the first scan.
@@ -273,51 +278,49 @@ func (s *Sensor) start(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops the work in order: control, the drain loop, the last counter poll and checkpoint, the
-// open batches, the publisher, the sequence store.
-func (s *Sensor) shutdown(stop *atomic.Bool, drained chan error, unsub func(), pollStop context.CancelFunc, wg *sync.WaitGroup) error {
-	s.ready.Store(false)
-	unsub()
-	stop.Store(true)
-	drainErr := <-drained
-	pollStop()
-	wg.Wait()
+// shutdown runs after every goroutine of Run has ended and control is unsubscribed: the holes still open,
+// the last counter poll and checkpoint, the open batches, the publisher, the sequence store. ctx has
+// usually ended by now; it only bounds the publisher's Close.
+func (s *Sensor) shutdown(ctx context.Context) error {
+	s.ready.Store(false) // again: start may have finished as ctx ended
 	s.flushGaps()
 	s.poll(time.Now())
 	s.batch.stop()
 	s.batch.flush()
 	var errs []error
 	if s.owned != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		errs = append(errs, s.owned.Close(ctx))
-		cancel()
+		errs = append(errs, s.closePublisher(ctx))
 	}
 	s.saveCheckpoint() // after the last acknowledgements
-	s.pubEnd()
 	errs = append(errs, s.seqs.Close())
-	if drainErr != nil {
-		s.log.Error("ring buffer reader stopped", zap.Error(drainErr))
-	}
 	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.kseq.Load()))
 	return errors.Join(errs...)
 }
 
+// closePublisher closes the sensor's publisher, which publishes what is queued and spools the rest. It
+// runs when ctx has ended, and must still flush: so it keeps ctx's values without its cancellation, and
+// closeTimeout bounds it instead.
+func (s *Sensor) closePublisher(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	return s.owned.Close(cctx)
+}
+
 // provision creates or checks FACT_RAW. An incompatible stream stops the sensor; an unreachable NATS
-// does not (the publisher spools) and provisioning is retried in the background.
-func (s *Sensor) provision(ctx context.Context) error {
+// does not (the publisher spools): retry says Run must keep retrying (retryProvision).
+func (s *Sensor) provision(ctx context.Context) (retry bool, _ error) {
 	if s.conn == nil {
-		return nil
+		return false, nil
 	}
 	err := s.ensureStream(ctx)
 	switch {
 	case err == nil:
-		return nil
+		return false, nil
 	case errors.Is(err, publish.ErrIncompatibleStream), errors.Is(err, publish.ErrInvalidConfig):
-		return err
+		return false, err
 	}
 	s.log.Warn("cannot provision FACT_RAW yet; spooling and retrying", zap.Error(err), zap.Duration("every", streamRetry))
-	go s.retryProvision(ctx)
-	return nil
+	return true, nil
 }
 
 func (s *Sensor) ensureStream(ctx context.Context) error {

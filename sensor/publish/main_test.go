@@ -5,15 +5,23 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
-// TestMain fails the run if files stay open after every test has cleaned up: a spool segment, a lock
-// or a connection left behind.
+// TestMain fails the run if files stay open after every test has cleaned up (a spool segment, a lock
+// or a connection left behind) or if a goroutine outlives them (a publisher's sender after Close).
 func TestMain(m *testing.M) {
 	before := openFDs()
 	code := m.Run()
 	if code == 0 {
 		code = checkFDs(before)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
