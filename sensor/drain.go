@@ -30,7 +30,6 @@ func (s *Sensor) drain(ctx context.Context) error {
 		ev    bpf.Event
 		raw   schemas.RawEvent
 		reads uint64
-		first = true
 		warn  = logsample.New(s.log, warnEvery, s.m.logSuppressed)
 		tick  = pollTick{every: s.pollEvery(), idle: time.Now()}
 	)
@@ -48,10 +47,6 @@ func (s *Sensor) drain(ctx context.Context) error {
 			s.m.ringReads.Add(1024)
 			reads = 0
 		}
-		if first {
-			first = false
-			s.begin(ev.Seq)
-		}
 		if err := s.handle(&ev, &raw); err != nil {
 			warn.Log(zap.ErrorLevel, "cannot batch an event", zap.Error(err))
 		}
@@ -59,13 +54,10 @@ func (s *Sensor) drain(ctx context.Context) error {
 	return nil
 }
 
-// handle is what happens to each record read: its kernel sequence is checked, it is converted (raw is
-// scratch space) and batched.
+// handle is what happens to each record read: it is accounted for (its kernel sequence checked), converted
+// (raw is scratch space) and batched.
 func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
-	if lost := s.gaps.observe(ev.Seq, time.Now); lost > 0 {
-		s.holes()
-	}
-	s.kseq.Store(s.gaps.contiguous())
+	s.acct.observe(ev.Seq)
 	if err := Convert(raw, ev, s.clock); err != nil {
 		s.m.dropped.WithLabelValues(HookUnknownKind).Inc()
 		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind, []schemas.SeqRange{{Lo: ev.Seq, Hi: ev.Seq}})
@@ -117,10 +109,7 @@ func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (
 		now := time.Now()
 		if now.Sub(tick.idle) >= idleTick {
 			tick.idle = now
-			if lost := s.gaps.idle(now); lost > 0 {
-				s.holes()
-			}
-			s.kseq.Store(s.gaps.contiguous())
+			s.acct.idle(now)
 		}
 		s.probes.SetDeadline(now.Add(tick.every))
 		return false, nil
@@ -129,7 +118,7 @@ func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (
 	case errors.Is(err, bpf.ErrMalformed):
 		// Its sequence number is not trusted: the hole it leaves is reported as malformed.
 		s.m.ringErrors.WithLabelValues("malformed").Inc()
-		s.kloss.addMalformed()
+		s.acct.malformed()
 		warn.Log(zap.WarnLevel, "malformed record in the ring buffer; it will be reported as lost", zap.Error(err))
 		return false, nil
 	}
@@ -137,44 +126,6 @@ func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (
 	warn.Log(zap.ErrorLevel, "reading the ring buffer failed; retrying", zap.Error(err))
 	time.Sleep(readBackoff)
 	return false, nil
-}
-
-// begin handles the first record of this run. With fresh probes no record came before it. With probes
-// that kept recording while the sensor was down (pinned), the gap tracker continues from the checkpoint:
-// the records between it and this one were delivered by the previous run after its checkpoint, or lost,
-// which the restart check settles.
-func (s *Sensor) begin(seq uint64) {
-	if s.restart == nil {
-		s.cov.start(seq)
-		return
-	}
-	s.restart.started(seq)
-}
-
-// holes reports the records the gap tracker found missing from the kernel sequence.
-func (s *Sensor) holes() {
-	s.m.seqGaps.Inc()
-	s.reportHoles(s.restart.filter(s.gaps.takeLost()))
-}
-
-// reportHoles hands holes to the loss accounting: later ones as ring losses, before ones as lost across
-// a restart.
-func (s *Sensor) reportHoles(later, before []schemas.SeqRange) {
-	if len(later)+len(before) == 0 {
-		return
-	}
-	s.kloss.addHoles(before, true)
-	s.kloss.addHoles(later, false)
-	s.kick()
-}
-
-// flushGaps writes off the holes still open (at shutdown, after the drain loop ended).
-func (s *Sensor) flushGaps() {
-	if s.gaps.flush() > 0 {
-		s.reportHoles(s.restart.filter(s.gaps.takeLost()))
-	}
-	s.m.seqLate.Add(float64(s.gaps.late))
-	s.kseq.Store(s.gaps.contiguous())
 }
 
 // kick asks the poller to run soon.

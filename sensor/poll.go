@@ -46,11 +46,8 @@ func (s *Sensor) poll(now time.Time) {
 	} else {
 		s.m.kernelCounters.update(c)
 	}
-	losses, ranges := s.kloss.poll(c, now)
+	losses, ranges := s.acct.poll(c, now)
 	s.saveCheckpoint()
-	if len(losses) == 0 {
-		s.cov.settle(ranges, now) // reported before their holes showed
-	}
 	for _, l := range losses {
 		s.log.Warn("kernel records lost", zap.String("hook", l.hook), zap.Uint64("records", l.n))
 		s.batch.broadcastLoss(l.n, l.hook, ranges)
@@ -97,8 +94,7 @@ func (s *Sensor) publishLosses() {
 
 // saveCheckpoint records where the sensor stands in the kernel's record stream.
 func (s *Sensor) saveCheckpoint() {
-	mark, since := s.cov.state(time.Now())
-	cp := checkpoint{BootID: s.cfg.BootID, Instance: s.cov.instance, KernelSeq: mark, Since: since, Counters: s.kloss.counters()}
+	cp := s.acct.checkpoint(s.cfg.BootID, time.Now())
 	if err := cp.save(s.cfg.StateDir); err != nil {
 		s.log.Warn("saving the kernel checkpoint", zap.Error(err))
 	}

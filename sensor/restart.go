@@ -10,7 +10,6 @@ import (
 
 	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -136,24 +135,7 @@ func subtractRanges(a, b []schemas.SeqRange) []schemas.SeqRange {
 }
 
 // onRecovered learns from a batch found in the spool what the previous run delivered.
-func (s *Sensor) onRecovered(m publish.Msg) { s.coverFrom(m.Header) }
-
-// coverFrom adds to the restart check the kernel records a batch with header h delivered, when they are
-// of the running probes.
-func (s *Sensor) coverFrom(h nats.Header) {
-	v := h.Get(schemas.KernelSeqsHeader)
-	if s.restart == nil || v == "" {
-		return
-	}
-	k, err := schemas.ParseKernelSeqs(v)
-	if err != nil {
-		s.log.Warn("ignoring a batch's kernel sequence header", zap.Error(err))
-		return
-	}
-	if k.Instance == s.cov.instance {
-		s.restart.cover(k.Ranges)
-	}
-}
+func (s *Sensor) onRecovered(m publish.Msg) { s.acct.coverFrom(m.Header) }
 
 // checkRestart reads FACT_RAW back until it succeeds (or ctx ends), then reports the held holes.
 func (s *Sensor) checkRestart(ctx context.Context) {
@@ -173,11 +155,7 @@ func (s *Sensor) checkRestart(ctx context.Context) {
 		case <-time.After(restartRetry):
 		}
 	}
-	covered, later, before := s.restart.finish()
-	s.cov.settle(covered, s.restart.since)
-	s.reportHoles(later, before)
-	s.log.Info("restart check done: holes in the kernel sequence are reported from now on, less what the previous run delivered",
-		zap.Uint64("from", s.restart.from), zap.Int("delivered_ranges", len(covered)), zap.Uint64("lost_so_far", rangesLen(before)))
+	s.acct.finishRestart()
 }
 
 // readBack adds to the restart check the kernel records of every batch of this host and boot stored in
@@ -192,7 +170,7 @@ func (s *Sensor) readBack(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, restartRead)
 	defer cancel()
-	start := s.restart.since.Add(-restartMargin - s.cfg.Batch.MaxDelay)
+	start := s.acct.restart.since.Add(-restartMargin - s.cfg.Batch.MaxDelay)
 	cons, err := js.OrderedConsumer(ctx, schemas.RawStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{schemas.RawHostFilter(s.cfg.Host)},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &start, HeadersOnly: true,
@@ -218,7 +196,7 @@ func (s *Sensor) readBack(ctx context.Context) error {
 		for m := range batch.Messages() {
 			got++
 			if strings.HasPrefix(m.Headers().Get(jetstream.MsgIDHeader), prefix) {
-				s.coverFrom(m.Headers())
+				s.acct.coverFrom(m.Headers())
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {

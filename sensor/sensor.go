@@ -49,23 +49,19 @@ type Deps struct {
 
 // Sensor is a running node agent. Create with New, then Run.
 type Sensor struct {
-	cfg     Config
-	log     *zap.Logger
-	probes  Probes
-	kernel  Kernel
-	conn    *nats.Conn
-	reg     *prometheus.Registry
-	m       *metrics
-	clock   BootClock
-	seqs    *seqstore.Store
-	pub     Publisher
-	owned   *publish.Publisher // the publisher the sensor created and closes
-	batch   *batcher
-	kloss   *kernelLoss
-	gaps    *gapTracker // the drain goroutine's, then shutdown's
-	cp      checkpoint
-	cov     *coverage     // which kernel records are delivered or reported, durably
-	restart *restartCheck // after a restart with pinned probes, until the previous run's losses are known
+	cfg    Config
+	log    *zap.Logger
+	probes Probes
+	kernel Kernel
+	conn   *nats.Conn
+	reg    *prometheus.Registry
+	m      *metrics
+	clock  BootClock
+	seqs   *seqstore.Store
+	pub    Publisher
+	owned  *publish.Publisher // the publisher the sensor created and closes
+	batch  *batcher
+	acct   *accountant // gaps, kernel loss, coverage, restart check and checkpoint of the kernel records
 
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
@@ -78,7 +74,6 @@ type Sensor struct {
 	requested   map[uint64]bool // filesystems resolvers asked to rescan (0: all), not yet scanned
 	requestKick chan struct{}   // a filesystem was queued in requested
 
-	kseq      atomic.Uint64 // highest kernel sequence handed on or reported lost
 	ready     atomic.Bool
 	started   atomic.Bool
 	running   atomic.Bool
@@ -134,13 +129,12 @@ func (s *Sensor) open() error {
 	if err != nil {
 		return err
 	}
-	if s.cp, err = loadCheckpoint(s.cfg.StateDir, s.cfg.BootID); err != nil {
+	cp, err := loadCheckpoint(s.cfg.StateDir, s.cfg.BootID)
+	if err != nil {
 		s.log.Warn("ignoring the kernel checkpoint", zap.Error(err))
-		s.cp = checkpoint{}
+		cp = checkpoint{}
 	}
-	s.kloss = newKernelLoss(s.cp.Counters, fullGrace)
-	s.gaps = newGapTracker(gapWindow, gapGrace)
-	s.resume()
+	s.acct = newAccountant(cp, s.kernel.Instance(), s.m, s.log, s.kick)
 	if s.pub == nil {
 		if err := s.newPublisher(); err != nil {
 			return err
@@ -148,25 +142,8 @@ func (s *Sensor) open() error {
 	}
 	// Batches are handed to the publisher (Publish only queues them) until shutdown's last flush, after
 	// Run's ctx has ended: the batcher's lifetime is the publisher's, not Run's, and no ctx ends it.
-	s.batch = newBatcher(context.Background(), s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.cov, s.m, s.log)
+	s.batch = newBatcher(context.Background(), s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.acct.cov, s.m, s.log)
 	return nil
-}
-
-// resume sets up the kernel record accounting. Probes of the checkpoint's instance kept recording while
-// the sensor was down (pinned): the accounting continues from the checkpoint, and a restart check
-// settles what the previous run delivered after it. Counter rises since the checkpoint (the ring buffer
-// full while nobody read it) explain the holes that show.
-func (s *Sensor) resume() {
-	inst := s.kernel.Instance()
-	if inst == 0 || s.cp.Instance != inst {
-		s.cov = newCoverage(inst, 0)
-		return
-	}
-	s.cov = newCoverage(inst, s.cp.KernelSeq)
-	s.gaps.start(s.cp.KernelSeq + 1)
-	s.restart = &restartCheck{from: s.cp.KernelSeq + 1, since: s.cp.Since}
-	s.log.Info("continuing pinned probes: counting what the previous run read and did not deliver",
-		zap.Uint64("instance", inst), zap.Uint64("checkpoint", s.cp.KernelSeq), zap.Time("since", s.cp.Since))
 }
 
 // newPublisher creates the publisher, which recovers its spool now. It lives from New to shutdown, longer
@@ -179,7 +156,7 @@ func (s *Sensor) newPublisher() error {
 		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
 		SpoolBytes:  int64(s.cfg.Spool.MaxBytes),
 		OnLoss:      s.onPublishLoss,
-		OnDone:      func(m publish.Msg) { s.cov.acked(m.MsgID) },
+		OnDone:      func(m publish.Msg) { s.acct.acked(m.MsgID) },
 		OnRecovered: s.onRecovered,
 		Logger:      s.log.Named("publish"),
 		Registerer:  s.reg,
@@ -236,7 +213,7 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	})
 	g.Go(func() error { s.pollLoop(gctx); return nil })
 	g.Go(func() error { s.rescanLoop(gctx); return nil })
-	if s.restart != nil {
+	if s.acct.restarting() {
 		g.Go(func() error { s.checkRestart(gctx); return nil })
 	}
 	if retry {
@@ -283,7 +260,7 @@ func (s *Sensor) start(ctx context.Context) error {
 // usually ended by now; it only bounds the publisher's Close.
 func (s *Sensor) shutdown(ctx context.Context) error {
 	s.ready.Store(false) // again: start may have finished as ctx ended
-	s.flushGaps()
+	s.acct.flush()
 	s.poll(time.Now())
 	s.batch.stop()
 	s.batch.flush()
@@ -293,7 +270,7 @@ func (s *Sensor) shutdown(ctx context.Context) error {
 	}
 	s.saveCheckpoint() // after the last acknowledgements
 	errs = append(errs, s.seqs.Close())
-	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.kseq.Load()))
+	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.acct.kernelSeq()))
 	return errors.Join(errs...)
 }
 
