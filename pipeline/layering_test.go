@@ -39,7 +39,7 @@ func TestProjectionWithoutNATS(t *testing.T) {
 	}
 	for _, imp := range slices.Concat(pkg.Imports, pkg.TestImports, pkg.XTestImports) {
 		if strings.HasPrefix(imp, "github.com/nats-io/") {
-			t.Errorf("%s imports %s", pkg.ImportPath, imp)
+			t.Errorf("pipeline/projection imports %s", imp)
 		}
 	}
 }
