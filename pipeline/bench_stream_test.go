@@ -192,7 +192,7 @@ func BenchmarkResumeFromStream(b *testing.B) {
 	}
 	l.work(b, work, tail)
 	l.done(b)
-	b.Logf("snapshot of %d inodes: %d bytes", v.idx.Index(Key{benchHost, testDev}).Len(), snap.Len())
+	b.Logf("snapshot of %d inodes: %d bytes", v.idx.Index(Key{Host: benchHost, Dev: testDev}).Len(), snap.Len())
 	for b.Loop() {
 		data, err := obs.GetBytes(ctx, snapshotName(cfg.partition))
 		if err != nil {

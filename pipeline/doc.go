@@ -2,7 +2,9 @@
 // projections rebuilt from FACT_RAW (the inode→path Index of each host's filesystem, the ProcTable of
 // each host), the enricher that joins them into FILE_ACTIVITY events (Enrich, Patterns), the Resolver
 // that runs them over leased partitions and publishes to FACT_ACTIVITY exactly once, their snapshots in
-// FACT_SNAPSHOTS, and forensic replay (Rebuild, History). Partition leases live in the subpackage lease.
+// FACT_SNAPSHOTS, and forensic replay (Rebuild, History). Partition leases live in the subpackage lease;
+// the projections themselves, and their snapshot encoding, in the subpackage projection, which knows
+// nothing of NATS (pipeline's Index, ProcTable and their kin are aliases of its types).
 //
 // # The index
 //

@@ -1,12 +1,16 @@
 package pipeline
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/factstream/factstream/pipeline/projection"
+)
 
 // Errors of this package; test for them with errors.Is.
 var (
 	// ErrBadSnapshot means a snapshot could not be read: not a snapshot, an unknown version, truncated,
 	// or inconsistent (an edge to a node that is not in it). The wrapping error says which.
-	ErrBadSnapshot = errors.New("bad snapshot")
+	ErrBadSnapshot = projection.ErrBadSnapshot
 	// ErrBadPattern means a monitored-path pattern is not a valid absolute glob (package glob).
 	ErrBadPattern = errors.New("bad pattern")
 	// ErrInvalidConfig means a Config field is out of range; the wrapping error names it.

@@ -44,12 +44,6 @@ func create(ino, parent uint64, name string) schemas.RawEvent {
 	return ev
 }
 
-func symlink(ino, parent uint64, name, target string) schemas.RawEvent {
-	ev := fileEvent(schemas.KindSymlink, ino, parent, name)
-	ev.Mode, ev.Aux = 0o120777, []byte(target)
-	return ev
-}
-
 func link(ino, oldParent uint64, oldName string, parent uint64, name string) schemas.RawEvent {
 	ev := fileEvent(schemas.KindLink, ino, parent, name)
 	ev.OldParentIno, ev.OldName, ev.Mode = oldParent, []byte(oldName), fileMode
@@ -62,28 +56,14 @@ func unlink(ino, parent uint64, name string, nlink uint32) schemas.RawEvent {
 	return ev
 }
 
-func rmdir(ino, parent uint64, name string) schemas.RawEvent {
-	return fileEvent(schemas.KindRmdir, ino, parent, name)
-}
-
 func rename(ino, oldParent uint64, oldName string, parent uint64, name string, mode uint32) schemas.RawEvent {
 	ev := fileEvent(schemas.KindRename, ino, parent, name)
 	ev.OldParentIno, ev.OldName, ev.Mode = oldParent, []byte(oldName), mode
 	return ev
 }
 
-func replace(ino, oldParent uint64, oldName string, parent uint64, name string, target uint64) schemas.RawEvent {
-	ev := rename(ino, oldParent, oldName, parent, name, fileMode)
-	ev.TargetIno, ev.Flags = target, schemas.FlagRenameReplaced
-	return ev
-}
-
-func exchange(ino, oldParent uint64, oldName string, parent uint64, name string, target uint64) schemas.RawEvent {
-	ev := rename(ino, oldParent, oldName, parent, name, 0)
-	ev.TargetIno, ev.Flags = target, schemas.FlagRenameExchange
-	return ev
-}
-
 func open(ino, parent uint64, name string) schemas.RawEvent {
 	return fileEvent(schemas.KindOpen, ino, parent, name)
 }
+
+func ptr[T any](v T) *T { return &v }

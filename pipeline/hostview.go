@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/factstream/factstream/pipeline/projection"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -201,7 +202,7 @@ func (v *hostView) track(boot string) *seqTrack {
 		}
 	}
 	t := &seqTrack{boot: boot}
-	if len(v.boots) == defaultMaxBootsKep {
+	if len(v.boots) == projection.BootsKept {
 		v.boots = slices.Delete(v.boots, 0, 1)
 	}
 	v.boots = append(v.boots, t)
@@ -336,12 +337,7 @@ func (v *hostView) gap(it *item, live bool) {
 		}
 	}
 	for _, dev := range devs {
-		x := v.idx.Index(Key{v.host, dev})
-		if x == nil {
-			x = NewIndex()
-			v.idx.m[Key{v.host, dev}] = x
-		}
-		x.MarkUncertain()
+		v.idx.Ensure(Key{Host: v.host, Dev: dev}).MarkUncertain()
 		v.stats.gaps++
 		if live {
 			a := GapActivity(v.host, dev, it.ts, g.reason, g.lost)

@@ -187,14 +187,14 @@ func TestGaps(t *testing.T) {
 	if len(c.rescans) != 2 || c.rescans[0].Host != "node-1" || c.rescans[1].Dev != testDev {
 		t.Fatalf("rescans %+v", c.rescans)
 	}
-	x := v.idx.Index(Key{"node-1", testDev})
+	x := v.idx.Index(Key{Host: "node-1", Dev: testDev})
 	if !x.Uncertain() {
 		t.Fatal("index not uncertain after a gap")
 	}
 	s.emitAll(scanBegin(2), scanRoot(2, srvMon, "/srv/mon"), scanEntry(2, aTxt, srvMon, "a.txt", fileMode), scanEnd(2))
 	v.receive(s.msgs[len(s.msgs)-1])
 	v.release(true)
-	if x := v.idx.Index(Key{"node-1", testDev}); x.Uncertain() {
+	if x := v.idx.Index(Key{Host: "node-1", Dev: testDev}); x.Uncertain() {
 		t.Fatal("a scan epoch did not repair the index")
 	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"go/build"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestLayering(t *testing.T) {
 		"github.com/factstream/factstream/sensor",
 		"github.com/factstream/factstream/bpf",
 	}
-	for _, dir := range []string{".", "./lease", "../schemas", "../glob", "../client"} {
+	for _, dir := range []string{".", "./lease", "./projection", "../schemas", "../glob", "../client"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -25,6 +26,20 @@ func TestLayering(t *testing.T) {
 					t.Errorf("%s imports %s", pkg.ImportPath, imp)
 				}
 			}
+		}
+	}
+}
+
+// TestProjectionWithoutNATS keeps the pure projections free of NATS: package projection (and its tests)
+// must build and run from events alone, whatever carries them.
+func TestProjectionWithoutNATS(t *testing.T) {
+	pkg, err := build.ImportDir("./projection", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range slices.Concat(pkg.Imports, pkg.TestImports, pkg.XTestImports) {
+		if strings.HasPrefix(imp, "github.com/nats-io/") {
+			t.Errorf("pipeline/projection imports %s", imp)
 		}
 	}
 }

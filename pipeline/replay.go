@@ -68,7 +68,9 @@ func (s *HostState) Paths(dev, ino uint64) []DevPaths {
 }
 
 // Index returns the index of filesystem dev, nil when the host has none.
-func (s *HostState) Index(dev uint64) *Index { return s.view.idx.Index(Key{s.view.host, dev}) }
+func (s *HostState) Index(dev uint64) *Index {
+	return s.view.idx.Index(Key{Host: s.view.host, Dev: dev})
+}
 
 // Devs returns the host's filesystems, sorted.
 func (s *HostState) Devs() []uint64 {

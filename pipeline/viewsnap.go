@@ -2,16 +2,16 @@ package pipeline
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"io"
 	"slices"
 
+	"github.com/factstream/factstream/pipeline/projection"
 	"github.com/factstream/factstream/schemas"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// The snapshot of a partition's projections, canonical like an index's (see snapshot.go):
+// The snapshot of a partition's projections, canonical like an index's (see projection/snapshot.go):
 //
 //	"fspart" 1 partition partitions count, then count × view, sorted by host
 //
@@ -37,7 +37,7 @@ func writePartitionSnapshot(w io.Writer, partition, partitions int, views []*hos
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := snapEncoder{enc: msgpack.NewEncoder(bw)}
 	e.str(partitionMagic)
-	e.uint(snapshotVersion)
+	e.uint(projection.SnapshotVersion)
 	e.uint(uint64(partition))
 	e.uint(uint64(partitions))
 	sorted := slices.SortedFunc(slices.Values(views), func(a, b *hostView) int { return cmp.Compare(a.host, b.host) })
@@ -64,47 +64,16 @@ func (e *snapEncoder) view(v *hostView) {
 			e.uint(s)
 		}
 	}
-	e.procs(v.procs)
+	e.do(v.procs.EncodeMsgpack(e.enc))
 	keys := v.idx.Keys()
 	e.count(len(keys))
 	for _, k := range keys {
 		e.uint(k.Dev)
-		e.index(v.idx.Index(k))
+		e.do(v.idx.Index(k).EncodeMsgpack(e.enc))
 	}
 	e.count(len(v.queue))
 	for i := range v.queue {
 		e.item(&v.queue[i])
-	}
-}
-
-func (e *snapEncoder) procs(t *ProcTable) {
-	e.count(len(t.boots))
-	for _, b := range t.boots {
-		e.str(b.id)
-		e.uint(b.watermark)
-		keys := make([]procKey, 0, len(b.procs))
-		for k := range b.procs {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, compareKeys)
-		e.count(len(keys))
-		for _, k := range keys {
-			p := b.procs[k]
-			e.uint(uint64(k.tgid))
-			e.uint(k.start)
-			e.uint(uint64(p.ppid))
-			e.uint(p.pstart)
-			e.uint(p.exit)
-			e.uint(p.seen)
-			e.count(len(p.images))
-			for _, im := range p.images {
-				e.uint(im.seq)
-				e.bytes(im.comm)
-				e.bytes(im.exe)
-				e.bytes(im.args)
-				e.bytes(im.cgroup)
-			}
-		}
 	}
 }
 
@@ -145,8 +114,8 @@ func readPartitionSnapshot(r io.Reader, cfg *viewConfig, out sink, stats *viewSt
 	if m := d.bytes(); d.err == nil && string(m) != partitionMagic {
 		d.fail("not a %q snapshot", partitionMagic)
 	}
-	if v := d.uint(); d.err == nil && v != snapshotVersion {
-		d.fail("version %d, want %d", v, snapshotVersion)
+	if v := d.uint(); d.err == nil && v != projection.SnapshotVersion {
+		d.fail("version %d, want %d", v, projection.SnapshotVersion)
 	}
 	part, parts := d.uint(), d.uint()
 	if d.err == nil && (int(part) != cfg.partition || int(parts) != cfg.partitions) {
@@ -174,8 +143,6 @@ func (d *snapDecoder) int() int64 {
 	return v
 }
 
-func (d *snapDecoder) str() string { return string(d.bytes()) }
-
 // maxSnapshotBlob bounds a held message in a snapshot, far above NATS's largest payload.
 const maxSnapshotBlob = 64 << 20
 
@@ -202,13 +169,6 @@ func (d *snapDecoder) blob() []byte {
 	return b
 }
 
-func (d *snapDecoder) clone() []byte {
-	if b := d.bytes(); len(b) > 0 {
-		return bytes.Clone(b)
-	}
-	return nil
-}
-
 func (d *snapDecoder) view(cfg *viewConfig, out sink, stats *viewStats) *hostView {
 	v := newHostView(cfg, d.str(), out, stats)
 	v.received, v.emitted, v.lastTS = d.uint(), d.uint(), d.int()
@@ -221,41 +181,17 @@ func (d *snapDecoder) view(cfg *viewConfig, out sink, stats *viewStats) *hostVie
 		}
 		v.boots = append(v.boots, t)
 	}
-	d.procs(v.procs)
+	d.do(v.procs.DecodeMsgpack(d.dec))
 	n = d.uint()
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		dev := d.uint()
-		v.idx.m[Key{v.host, dev}] = d.index()
+		d.do(v.idx.Ensure(Key{Host: v.host, Dev: dev}).DecodeMsgpack(d.dec))
 	}
 	n = d.uint()
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		v.enqueue(d.item())
 	}
 	return v
-}
-
-func (d *snapDecoder) procs(t *ProcTable) {
-	n := d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		b := t.boot(d.str(), true)
-		b.watermark = d.uint()
-		m := d.uint()
-		for j := uint64(0); j < m && d.err == nil; j++ {
-			k := procKey{uint32(d.uint()), d.uint()}
-			p := &proc{ppid: uint32(d.uint()), pstart: d.uint(), exit: d.uint(), seen: d.uint()}
-			c := d.uint()
-			for l := uint64(0); l < c && d.err == nil; l++ {
-				im := image{seq: d.uint(), comm: d.clone(), exe: d.clone(), args: d.clone(), cgroup: d.clone()}
-				im.container = ContainerID(im.cgroup)
-				p.images = append(p.images, im)
-			}
-			b.procs[k] = p
-			if p.exit != 0 {
-				b.exited = append(b.exited, exitRec{k, p.exit})
-			}
-		}
-		slices.SortFunc(b.exited, func(x, y exitRec) int { return cmp.Or(cmp.Compare(x.seq, y.seq), compareKeys(x.key, y.key)) })
-	}
 }
 
 func (d *snapDecoder) item() item {

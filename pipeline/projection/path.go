@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 // Paths are computed by walking parent edges up to a scan root. The paths of directories are cached:
 // ext.gen records the tree's gen when a directory's path was cached, and the entry is valid while the

@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 // inoTable maps an inode number to its node and the node's ext record: an open-addressing hash table
 // with linear probing over 16-byte slots, so that finding a directory's cached path costs one miss here,

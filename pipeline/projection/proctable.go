@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 import (
 	"bytes"
@@ -10,11 +10,11 @@ import (
 
 // Defaults of ProcLimits.
 const (
-	DefaultProcRetain  = 1 << 16 // sensor sequence numbers an exited process is kept for
-	DefaultMaxProcs    = 1 << 17 // processes per host and boot
-	DefaultMaxImages   = 4       // exec images kept per process
-	DefaultMaxLineage  = 8       // ancestors reported per event
-	defaultMaxBootsKep = 2       // boots of a host kept
+	DefaultProcRetain = 1 << 16 // sensor sequence numbers an exited process is kept for
+	DefaultMaxProcs   = 1 << 17 // processes per host and boot
+	DefaultMaxImages  = 4       // exec images kept per process
+	DefaultMaxLineage = 8       // ancestors reported per event
+	BootsKept         = 2       // boots of a host a ProcTable keeps (the sensor boots a view tracks)
 )
 
 // ProcLimits bound a ProcTable. Zero fields take the defaults above.
@@ -48,7 +48,7 @@ func (l ProcLimits) withDefaults() ProcLimits {
 // A ProcTable is not safe for concurrent use.
 type ProcTable struct {
 	lim   ProcLimits
-	boots []*bootProcs // in order of first appearance, at most defaultMaxBootsKep
+	boots []*bootProcs // in order of first appearance, at most BootsKept
 }
 
 type bootProcs struct {
@@ -111,7 +111,7 @@ func (t *ProcTable) boot(id string, create bool) *bootProcs {
 		return nil
 	}
 	b := &bootProcs{id: id, procs: make(map[procKey]*proc)}
-	if len(t.boots) == defaultMaxBootsKep {
+	if len(t.boots) == BootsKept {
 		t.boots = slices.Delete(t.boots, 0, 1)
 	}
 	t.boots = append(t.boots, b)

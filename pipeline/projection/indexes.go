@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 import (
 	"bufio"
@@ -42,12 +42,7 @@ func (s *Indexes) Apply(host string, ev *schemas.RawEvent) Change {
 	}
 	k := Key{host, ev.Dev}
 	if s.lx == nil || k != s.last {
-		x := s.m[k]
-		if x == nil {
-			x = NewIndex()
-			s.m[k] = x
-		}
-		s.last, s.lx = k, x
+		s.last, s.lx = k, s.Ensure(k)
 	}
 	return s.lx.Apply(ev)
 }
@@ -82,7 +77,7 @@ func (s *Indexes) WriteSnapshot(w io.Writer, covers uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := snapEncoder{enc: msgpack.NewEncoder(bw)}
 	e.str(indexesMagic)
-	e.uint(snapshotVersion)
+	e.uint(SnapshotVersion)
 	e.uint(covers)
 	keys := s.Keys()
 	e.count(len(keys))
@@ -112,4 +107,14 @@ func ReadIndexesSnapshot(r io.Reader) (*Indexes, uint64, error) {
 		return nil, 0, err
 	}
 	return s, covers, nil
+}
+
+// Ensure returns the index of k, creating an empty one when no event of it was applied yet.
+func (s *Indexes) Ensure(k Key) *Index {
+	x := s.m[k]
+	if x == nil {
+		x = NewIndex()
+		s.m[k] = x
+	}
+	return x
 }

@@ -1,6 +1,7 @@
-package pipeline
+package projection
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/factstream/factstream/schemas"
@@ -63,3 +64,6 @@ func TestProcTableBounds(t *testing.T) {
 		t.Fatal("boots are not bounded")
 	}
 }
+
+// containerID is a container id as docker writes it in a cgroup path, as in package pipeline's enrich_test.go.
+var containerID = strings.Repeat("4f3c2b1a", 8)

@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ import (
 const (
 	snapshotMagic   = "fsidx"
 	indexesMagic    = "fsidxs"
-	snapshotVersion = 1
+	SnapshotVersion = 1        // of the encoding, also carried by snapshots that embed an Index or a ProcTable
 	maxSnapshotName = 64 << 10 // longer than any name or path the kernel has
 )
 
@@ -47,7 +47,7 @@ func (x *Index) WriteSnapshot(w io.Writer, covers uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := snapEncoder{enc: msgpack.NewEncoder(bw)}
 	e.str(snapshotMagic)
-	e.uint(snapshotVersion)
+	e.uint(SnapshotVersion)
 	e.uint(covers)
 	e.index(x)
 	return e.flush(bw)
@@ -229,8 +229,8 @@ func (d *snapDecoder) header(magic string) uint64 {
 	if m := d.bytes(); d.err == nil && string(m) != magic {
 		d.fail("not a %q snapshot", magic)
 	}
-	if v := d.uint(); d.err == nil && v != snapshotVersion {
-		d.fail("version %d, want %d", v, snapshotVersion)
+	if v := d.uint(); d.err == nil && v != SnapshotVersion {
+		d.fail("version %d, want %d", v, SnapshotVersion)
 	}
 	return d.uint()
 }

@@ -1,4 +1,4 @@
-package pipeline
+package projection
 
 import "encoding/binary"
 
