@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/factstream/factstream/internal/natsserver/natsservertest"
 )
 
 // TestMain fails the run if files stay open after every test has cleaned up (a spool segment, a lock
@@ -18,7 +20,7 @@ func TestMain(m *testing.M) {
 		code = checkFDs(before)
 	}
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
+		if err := goleak.Find(natsservertest.LingeringGoroutines()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goroutines outlived the tests: %v\n", err)
 			code = 1
 		}
