@@ -16,6 +16,7 @@ type (
 	ExtUnlink = lsmExtUnlink // unlink
 	ExtMount  = lsmExtMount  // mount, umount
 	ExtProc   = lsmExtProc   // exec, fork, exit
+	ExtClose  = lsmExtClose  // close_write
 )
 
 // Kind is what happened.
@@ -41,6 +42,9 @@ const (
 	KindExec        = Kind(lsmEventKindKIND_EXEC)
 	KindFork        = Kind(lsmEventKindKIND_FORK)
 	KindExit        = Kind(lsmEventKindKIND_EXIT)
+	// KindCloseWrite is the last release of a file opened for writing on a monitored inode (only with
+	// Options.ReportCloses).
+	KindCloseWrite = Kind(lsmEventKindKIND_CLOSE_WRITE)
 )
 
 var kindNames = [...]string{
@@ -48,7 +52,7 @@ var kindNames = [...]string{
 	KindPermission: "permission", KindOwnership: "ownership", KindMkdir: "mkdir", KindRmdir: "rmdir",
 	KindSymlink: "symlink", KindLink: "link", KindXattrSet: "xattr_set", KindXattrRemove: "xattr_remove",
 	KindACLSet: "acl_set", KindMount: "mount", KindUmount: "umount", KindExec: "exec", KindFork: "fork",
-	KindExit: "exit",
+	KindExit: "exit", KindCloseWrite: "close_write",
 }
 
 func (k Kind) String() string {
@@ -110,6 +114,7 @@ type Event struct {
 	Unlink ExtUnlink
 	Mount  ExtMount
 	Proc   ExtProc
+	Close  ExtClose
 
 	Name  []byte // the dentry name; exec: the executable's path
 	Name2 []byte // rename, link: the old name; symlink: the target; xattr, acl: the attribute; mount: fs type; exec: argv, NUL-separated
@@ -175,7 +180,7 @@ func (e *Event) Decode(record []byte) error {
 
 // decodeExt reads the kind-specific part into the field for the kind and zeroes the others.
 func (e *Event) decodeExt(ext []byte) error {
-	e.Move, e.Perm, e.Owner, e.Unlink, e.Mount, e.Proc = ExtMove{}, ExtMode{}, ExtOwner{}, ExtUnlink{}, ExtMount{}, ExtProc{}
+	e.Move, e.Perm, e.Owner, e.Unlink, e.Mount, e.Proc, e.Close = ExtMove{}, ExtMode{}, ExtOwner{}, ExtUnlink{}, ExtMount{}, ExtProc{}, ExtClose{}
 	if len(ext) == 0 {
 		return nil
 	}
@@ -194,6 +199,8 @@ func (e *Event) decodeExt(ext []byte) error {
 		dst, size = unsafe.Pointer(&e.Mount), unsafe.Sizeof(e.Mount)
 	case KindExec, KindFork, KindExit:
 		dst, size = unsafe.Pointer(&e.Proc), unsafe.Sizeof(e.Proc)
+	case KindCloseWrite:
+		dst, size = unsafe.Pointer(&e.Close), unsafe.Sizeof(e.Close)
 	default:
 		return fmt.Errorf("decode %v record: %w: %d bytes of kind-specific data where none belong", Kind(e.Kind), ErrMalformed, len(ext))
 	}

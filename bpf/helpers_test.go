@@ -68,7 +68,7 @@ func collect(t *testing.T, p *Probes) *collector {
 				close(c.ch)
 				return
 			}
-			if ev.Tgid == pid || ev.EventKind() == KindExec || ev.EventKind() == KindFork || ev.EventKind() == KindExit {
+			if ev.Tgid == pid || ev.EventKind() == KindExec || ev.EventKind() == KindFork || ev.EventKind() == KindExit || ev.EventKind() == KindCloseWrite {
 				c.ch <- ev
 			}
 		}

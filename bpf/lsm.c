@@ -20,6 +20,25 @@ int BPF_PROG(file_open, struct file *file)
 	return 0;
 }
 
+/* file_release and fput_final report the last release of a file opened for writing (report_closes): the
+ * loader keeps file_release where the kernel has the hook (6.8 on) and fput_final, on the final put that
+ * calls it, elsewhere. */
+SEC("lsm/file_release")
+int BPF_PROG(file_release, struct file *file)
+{
+	count(HOOK_FILE_RELEASE, COUNTER_TOTAL);
+	report_release(file, HOOK_FILE_RELEASE);
+	return 0;
+}
+
+SEC("fentry/__fput")
+int BPF_PROG(fput_final, struct file *file)
+{
+	count(HOOK_FILE_RELEASE, COUNTER_TOTAL);
+	report_release(file, HOOK_FILE_RELEASE);
+	return 0;
+}
+
 /* stash_new keeps a new dentry's context until d_instantiate gives it an inode. */
 static __always_inline void stash_new(const struct path *dir, struct dentry *dentry, __u8 kind, const char *target,
 				      enum hook hook)

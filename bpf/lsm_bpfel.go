@@ -91,7 +91,16 @@ const (
 	lsmEventKindKIND_EXEC         lsmEventKind = 16
 	lsmEventKindKIND_FORK         lsmEventKind = 17
 	lsmEventKindKIND_EXIT         lsmEventKind = 18
+	lsmEventKindKIND_CLOSE_WRITE  lsmEventKind = 19
 )
+
+type lsmExtClose struct {
+	_          structs.HostLayout
+	Size       uint64
+	CtimeSec   int64
+	CtimeNsec  uint32
+	Generation uint32
+}
 
 type lsmExtMode struct {
 	_       structs.HostLayout
@@ -155,24 +164,26 @@ const (
 	lsmHookHOOK_SB_MOUNT           lsmHook = 14
 	lsmHookHOOK_SB_UMOUNT          lsmHook = 15
 	lsmHookHOOK_MOVE_MOUNT         lsmHook = 16
-	lsmHookHOOK_SCHED_PROCESS_EXEC lsmHook = 17
-	lsmHookHOOK_SCHED_PROCESS_FORK lsmHook = 18
-	lsmHookHOOK_SCHED_PROCESS_EXIT lsmHook = 19
-	lsmHookHOOK_SYS_OPEN           lsmHook = 20
-	lsmHookHOOK_SYS_MKDIR          lsmHook = 21
-	lsmHookHOOK_SYS_MKNOD          lsmHook = 22
-	lsmHookHOOK_SYS_UNLINK         lsmHook = 23
-	lsmHookHOOK_SYS_RMDIR          lsmHook = 24
-	lsmHookHOOK_SYS_RENAME         lsmHook = 25
-	lsmHookHOOK_SYS_LINK           lsmHook = 26
-	lsmHookHOOK_SYS_SYMLINK        lsmHook = 27
-	lsmHookHOOK_SYS_CHMOD          lsmHook = 28
-	lsmHookHOOK_SYS_CHOWN          lsmHook = 29
-	lsmHookHOOK_SYS_SETXATTR       lsmHook = 30
-	lsmHookHOOK_SYS_REMOVEXATTR    lsmHook = 31
-	lsmHookHOOK_SYS_MOUNT          lsmHook = 32
-	lsmHookHOOK_SYS_UMOUNT         lsmHook = 33
-	lsmHookHOOK_SYS_MOVE_MOUNT     lsmHook = 34
+	lsmHookHOOK_FILE_RELEASE       lsmHook = 17
+	lsmHookHOOK_SCHED_PROCESS_EXEC lsmHook = 18
+	lsmHookHOOK_SCHED_PROCESS_FORK lsmHook = 19
+	lsmHookHOOK_SCHED_PROCESS_EXIT lsmHook = 20
+	lsmHookHOOK_SYS_OPEN           lsmHook = 21
+	lsmHookHOOK_SYS_MKDIR          lsmHook = 22
+	lsmHookHOOK_SYS_MKNOD          lsmHook = 23
+	lsmHookHOOK_SYS_UNLINK         lsmHook = 24
+	lsmHookHOOK_SYS_RMDIR          lsmHook = 25
+	lsmHookHOOK_SYS_RENAME         lsmHook = 26
+	lsmHookHOOK_SYS_LINK           lsmHook = 27
+	lsmHookHOOK_SYS_SYMLINK        lsmHook = 28
+	lsmHookHOOK_SYS_CHMOD          lsmHook = 29
+	lsmHookHOOK_SYS_CHOWN          lsmHook = 30
+	lsmHookHOOK_SYS_SETXATTR       lsmHook = 31
+	lsmHookHOOK_SYS_REMOVEXATTR    lsmHook = 32
+	lsmHookHOOK_SYS_MOUNT          lsmHook = 33
+	lsmHookHOOK_SYS_UMOUNT         lsmHook = 34
+	lsmHookHOOK_SYS_MOVE_MOUNT     lsmHook = 35
+	lsmHookHOOK_SYS_CLOSE          lsmHook = 36
 	lsmHookHOOK_MAX                lsmHook = 48
 )
 
@@ -240,8 +251,12 @@ const (
 	lsmMapSequence          = "sequence"
 	lsmMapStashes           = "stashes"
 	lsmMapTracked           = "tracked"
+	lsmMapWriterProcs       = "writer_procs"
+	lsmMapWriters           = "writers"
 	lsmProgD_instantiate    = "d_instantiate"
 	lsmProgFileOpen         = "file_open"
+	lsmProgFileRelease      = "file_release"
+	lsmProgFputFinal        = "fput_final"
 	lsmProgInodeRemovexattr = "inode_removexattr"
 	lsmProgInodeSetAcl      = "inode_set_acl"
 	lsmProgInodeSetxattr    = "inode_setxattr"
@@ -265,6 +280,7 @@ const (
 	lsmVarAnchorEventFlags  = "_anchor_event_flags"
 	lsmVarAnchorEventHdr    = "_anchor_event_hdr"
 	lsmVarAnchorEventKind   = "_anchor_event_kind"
+	lsmVarAnchorExtClose    = "_anchor_ext_close"
 	lsmVarAnchorExtMode     = "_anchor_ext_mode"
 	lsmVarAnchorExtMount    = "_anchor_ext_mount"
 	lsmVarAnchorExtMove     = "_anchor_ext_move"
@@ -276,6 +292,7 @@ const (
 	lsmVarAnchorProbeSet    = "_anchor_probe_set"
 	lsmVarAnchorProcInfo    = "_anchor_proc_info"
 	lsmVarHostMntns         = "host_mntns"
+	lsmVarReportCloses      = "report_closes"
 	lsmVarWakeupBytes       = "wakeup_bytes"
 )
 
@@ -323,6 +340,8 @@ type lsmSpecs struct {
 type lsmProgramSpecs struct {
 	D_instantiate    *ebpf.ProgramSpec `ebpf:"d_instantiate"`
 	FileOpen         *ebpf.ProgramSpec `ebpf:"file_open"`
+	FileRelease      *ebpf.ProgramSpec `ebpf:"file_release"`
+	FputFinal        *ebpf.ProgramSpec `ebpf:"fput_final"`
 	InodeRemovexattr *ebpf.ProgramSpec `ebpf:"inode_removexattr"`
 	InodeSetAcl      *ebpf.ProgramSpec `ebpf:"inode_set_acl"`
 	InodeSetxattr    *ebpf.ProgramSpec `ebpf:"inode_setxattr"`
@@ -359,6 +378,8 @@ type lsmMapSpecs struct {
 	Sequence        *ebpf.MapSpec `ebpf:"sequence"`
 	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
 	Tracked         *ebpf.MapSpec `ebpf:"tracked"`
+	WriterProcs     *ebpf.MapSpec `ebpf:"writer_procs"`
+	Writers         *ebpf.MapSpec `ebpf:"writers"`
 }
 
 // lsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -369,6 +390,7 @@ type lsmVariableSpecs struct {
 	AnchorEventFlags *ebpf.VariableSpec `ebpf:"_anchor_event_flags"`
 	AnchorEventHdr   *ebpf.VariableSpec `ebpf:"_anchor_event_hdr"`
 	AnchorEventKind  *ebpf.VariableSpec `ebpf:"_anchor_event_kind"`
+	AnchorExtClose   *ebpf.VariableSpec `ebpf:"_anchor_ext_close"`
 	AnchorExtMode    *ebpf.VariableSpec `ebpf:"_anchor_ext_mode"`
 	AnchorExtMount   *ebpf.VariableSpec `ebpf:"_anchor_ext_mount"`
 	AnchorExtMove    *ebpf.VariableSpec `ebpf:"_anchor_ext_move"`
@@ -380,6 +402,7 @@ type lsmVariableSpecs struct {
 	AnchorProbeSet   *ebpf.VariableSpec `ebpf:"_anchor_probe_set"`
 	AnchorProcInfo   *ebpf.VariableSpec `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
+	ReportCloses     *ebpf.VariableSpec `ebpf:"report_closes"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -414,6 +437,8 @@ type lsmMaps struct {
 	Sequence        *ebpf.Map `ebpf:"sequence"`
 	Stashes         *ebpf.Map `ebpf:"stashes"`
 	Tracked         *ebpf.Map `ebpf:"tracked"`
+	WriterProcs     *ebpf.Map `ebpf:"writer_procs"`
+	Writers         *ebpf.Map `ebpf:"writers"`
 }
 
 func (m *lsmMaps) Close() error {
@@ -429,6 +454,8 @@ func (m *lsmMaps) Close() error {
 		m.Sequence,
 		m.Stashes,
 		m.Tracked,
+		m.WriterProcs,
+		m.Writers,
 	)
 }
 
@@ -440,6 +467,7 @@ type lsmVariables struct {
 	AnchorEventFlags *ebpf.Variable `ebpf:"_anchor_event_flags"`
 	AnchorEventHdr   *ebpf.Variable `ebpf:"_anchor_event_hdr"`
 	AnchorEventKind  *ebpf.Variable `ebpf:"_anchor_event_kind"`
+	AnchorExtClose   *ebpf.Variable `ebpf:"_anchor_ext_close"`
 	AnchorExtMode    *ebpf.Variable `ebpf:"_anchor_ext_mode"`
 	AnchorExtMount   *ebpf.Variable `ebpf:"_anchor_ext_mount"`
 	AnchorExtMove    *ebpf.Variable `ebpf:"_anchor_ext_move"`
@@ -451,6 +479,7 @@ type lsmVariables struct {
 	AnchorProbeSet   *ebpf.Variable `ebpf:"_anchor_probe_set"`
 	AnchorProcInfo   *ebpf.Variable `ebpf:"_anchor_proc_info"`
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
+	ReportCloses     *ebpf.Variable `ebpf:"report_closes"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
@@ -460,6 +489,8 @@ type lsmVariables struct {
 type lsmPrograms struct {
 	D_instantiate    *ebpf.Program `ebpf:"d_instantiate"`
 	FileOpen         *ebpf.Program `ebpf:"file_open"`
+	FileRelease      *ebpf.Program `ebpf:"file_release"`
+	FputFinal        *ebpf.Program `ebpf:"fput_final"`
 	InodeRemovexattr *ebpf.Program `ebpf:"inode_removexattr"`
 	InodeSetAcl      *ebpf.Program `ebpf:"inode_set_acl"`
 	InodeSetxattr    *ebpf.Program `ebpf:"inode_setxattr"`
@@ -485,6 +516,8 @@ func (p *lsmPrograms) Close() error {
 	return _LsmClose(
 		p.D_instantiate,
 		p.FileOpen,
+		p.FileRelease,
+		p.FputFinal,
 		p.InodeRemovexattr,
 		p.InodeSetAcl,
 		p.InodeSetxattr,

@@ -16,11 +16,12 @@ import (
 
 // specObjects are what configure sets on a spec before it loads: map sizes and load-time constants.
 type specObjects struct {
-	Events      *ebpf.MapSpec      `ebpf:"events"`
-	Tracked     *ebpf.MapSpec      `ebpf:"tracked"`
-	Prefixes    *ebpf.MapSpec      `ebpf:"prefixes"`
-	HostMntns   *ebpf.VariableSpec `ebpf:"host_mntns"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	Events       *ebpf.MapSpec      `ebpf:"events"`
+	Tracked      *ebpf.MapSpec      `ebpf:"tracked"`
+	Prefixes     *ebpf.MapSpec      `ebpf:"prefixes"`
+	HostMntns    *ebpf.VariableSpec `ebpf:"host_mntns"`
+	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	ReportCloses *ebpf.VariableSpec `ebpf:"report_closes"`
 }
 
 // dentryLayoutSpec are the tracepoint set's constants for walking a directory's children.

@@ -110,8 +110,8 @@ func checkBPFFS(dir string) error {
 func fingerprint(points map[string]string, opts Options, object []byte) string {
 	h := sha256.New()
 	h.Write(object)
-	fmt.Fprintf(h, "ring=%d tracked=%d prefixes=%d mntns=%d wakeup=%d", opts.RingSize, opts.TrackedInodes,
-		opts.Prefixes, opts.HostMountNS, opts.WakeupBytes)
+	fmt.Fprintf(h, "ring=%d tracked=%d prefixes=%d mntns=%d wakeup=%d closes=%t", opts.RingSize, opts.TrackedInodes,
+		opts.Prefixes, opts.HostMountNS, opts.WakeupBytes, opts.ReportCloses)
 	for _, name := range slices.Sorted(maps.Keys(points)) {
 		fmt.Fprintf(h, " %s", name) // which optional hooks this kernel has
 	}

@@ -52,6 +52,10 @@ type Options struct {
 	// poll. Waking the reader for every record (0, the default) is what costs most on a busy monitored
 	// path. Must be less than RingSize.
 	WakeupBytes uint32
+	// ReportCloses asks for a KindCloseWrite record at the last release of every file opened for writing on
+	// a monitored inode, for hashing what its last writer left. Off, the programs that watch releases are
+	// not loaded and cost nothing.
+	ReportCloses bool
 	// PinPath, a directory on a BPF filesystem, pins the set's maps and links there so that the probes keep
 	// recording after Close and after the process dies; the next Load with the same options continues with
 	// them (Reused). Empty: the probes go with the process. See Unpin.
@@ -207,6 +211,9 @@ func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
 	if err := objs.WakeupBytes.Set(opts.WakeupBytes); err != nil {
 		return fmt.Errorf("set wakeup bytes: %w", err)
 	}
+	if err := objs.ReportCloses.Set(opts.ReportCloses); err != nil {
+		return fmt.Errorf("set report closes: %w", err)
+	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {
 		return &UnavailableError{Set: set, Reason: "the kernel has no BTF (/sys/kernel/btf/vmlinux)", Err: err}
@@ -222,7 +229,28 @@ func configure(spec *ebpf.CollectionSpec, set ProbeSet, opts Options) error {
 			delete(spec.Programs, name) // e.g. inode_set_acl before 6.2
 		}
 	}
+	keepReleasePrograms(spec, kernel, opts.ReportCloses)
 	return nil
+}
+
+// releasePrograms watch the release of files open for writing (Options.ReportCloses): the tracepoint
+// set's handlers of the calls that give a descriptor up, and the LSM set's file_release with its fallback.
+var releasePrograms = []string{"enter_close", "enter_close_range", "enter_dup2", "enter_dup3", "file_release", "fput_final"}
+
+// keepReleasePrograms drops the release programs unless closes are reported, and fput_final (an fentry on
+// __fput, which calls the file_release hook) where the kernel has file_release (6.8 on) or no __fput to
+// attach to.
+func keepReleasePrograms(spec *ebpf.CollectionSpec, kernel *btf.Spec, report bool) {
+	if !report {
+		for _, name := range releasePrograms {
+			delete(spec.Programs, name)
+		}
+		return
+	}
+	var fn *btf.Func
+	if _, ok := spec.Programs["file_release"]; ok || kernel.TypeByName("__fput", &fn) != nil {
+		delete(spec.Programs, "fput_final")
+	}
 }
 
 // setDentryLayout tells the tracepoint set where this kernel's dentries keep their children.

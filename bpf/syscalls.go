@@ -23,7 +23,8 @@ var syscallNumbers = map[string]uint32{
 	"setxattr": unix.SYS_SETXATTR, "lsetxattr": unix.SYS_LSETXATTR, "fsetxattr": unix.SYS_FSETXATTR,
 	"removexattr": unix.SYS_REMOVEXATTR, "lremovexattr": unix.SYS_LREMOVEXATTR,
 	"fremovexattr": unix.SYS_FREMOVEXATTR, "mount": unix.SYS_MOUNT, "umount": unix.SYS_UMOUNT2,
-	"move_mount": unix.SYS_MOVE_MOUNT,
+	"move_mount": unix.SYS_MOVE_MOUNT, "close": unix.SYS_CLOSE, "close_range": unix.SYS_CLOSE_RANGE,
+	"dup2": unix.SYS_DUP2, "dup3": unix.SYS_DUP3,
 }
 
 // fillSyscallTables puts every system-call handler of coll at its number in the dispatchers' program

@@ -330,6 +330,37 @@ SYS_EXIT(openat) { return open_exit(RET); }
 SYS_EXIT(openat2) { return open_exit(RET); }
 SYS_EXIT(creat) { return open_exit(RET); }
 
+/* ---- close, close_range, dup2, dup3: a descriptor given up, at entry (only with report_closes) ---- */
+
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+
+SYS_ENTER(close)
+{
+	count(HOOK_SYS_CLOSE, COUNTER_TOTAL);
+	release_fd(ARG(0), HOOK_SYS_CLOSE);
+	return 0;
+}
+
+SYS_ENTER(close_range)
+{
+	count(HOOK_SYS_CLOSE, COUNTER_TOTAL);
+	if (!(ARG(2) & CLOSE_RANGE_CLOEXEC))
+		release_fds((struct task_struct *)bpf_get_current_task(), ARG(0), ARG(1), HOOK_SYS_CLOSE);
+	return 0;
+}
+
+/* dup_enter: dup2 and dup3 close the descriptor they replace. */
+static __always_inline int dup_enter(int fd, int replaced)
+{
+	count(HOOK_SYS_CLOSE, COUNTER_TOTAL);
+	if (fd != replaced)
+		release_fd(replaced, HOOK_SYS_CLOSE);
+	return 0;
+}
+
+SYS_ENTER(dup2) { return dup_enter(ARG(0), ARG(1)); }
+SYS_ENTER(dup3) { return dup_enter(ARG(0), ARG(1)); }
+
 /* ---- mkdir, mknod, symlink: find the new file in the cache at exit ---- */
 
 /* moved_ino finds a new file that was renamed away before the creating call's exit. */

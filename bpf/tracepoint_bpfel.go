@@ -36,8 +36,14 @@ const (
 	tracepointMapSysEnterCalls       = "sys_enter_calls"
 	tracepointMapSysExitCalls        = "sys_exit_calls"
 	tracepointMapTracked             = "tracked"
+	tracepointMapWriterProcs         = "writer_procs"
+	tracepointMapWriters             = "writers"
 	tracepointProgEnterChmod         = "enter_chmod"
 	tracepointProgEnterChown         = "enter_chown"
+	tracepointProgEnterClose         = "enter_close"
+	tracepointProgEnterCloseRange    = "enter_close_range"
+	tracepointProgEnterDup2          = "enter_dup2"
+	tracepointProgEnterDup3          = "enter_dup3"
 	tracepointProgEnterFchmod        = "enter_fchmod"
 	tracepointProgEnterFchmodat      = "enter_fchmodat"
 	tracepointProgEnterFchmodat2     = "enter_fchmodat2"
@@ -112,6 +118,7 @@ const (
 	tracepointVarAnchorEventFlags    = "_anchor_event_flags"
 	tracepointVarAnchorEventHdr      = "_anchor_event_hdr"
 	tracepointVarAnchorEventKind     = "_anchor_event_kind"
+	tracepointVarAnchorExtClose      = "_anchor_ext_close"
 	tracepointVarAnchorExtMode       = "_anchor_ext_mode"
 	tracepointVarAnchorExtMount      = "_anchor_ext_mount"
 	tracepointVarAnchorExtMove       = "_anchor_ext_move"
@@ -126,6 +133,7 @@ const (
 	tracepointVarDentryChildrenOff   = "dentry_children_off"
 	tracepointVarDentrySiblingOff    = "dentry_sibling_off"
 	tracepointVarHostMntns           = "host_mntns"
+	tracepointVarReportCloses        = "report_closes"
 	tracepointVarWakeupBytes         = "wakeup_bytes"
 )
 
@@ -173,6 +181,10 @@ type tracepointSpecs struct {
 type tracepointProgramSpecs struct {
 	EnterChmod        *ebpf.ProgramSpec `ebpf:"enter_chmod"`
 	EnterChown        *ebpf.ProgramSpec `ebpf:"enter_chown"`
+	EnterClose        *ebpf.ProgramSpec `ebpf:"enter_close"`
+	EnterCloseRange   *ebpf.ProgramSpec `ebpf:"enter_close_range"`
+	EnterDup2         *ebpf.ProgramSpec `ebpf:"enter_dup2"`
+	EnterDup3         *ebpf.ProgramSpec `ebpf:"enter_dup3"`
 	EnterFchmod       *ebpf.ProgramSpec `ebpf:"enter_fchmod"`
 	EnterFchmodat     *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
 	EnterFchmodat2    *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
@@ -269,6 +281,8 @@ type tracepointMapSpecs struct {
 	SysEnterCalls   *ebpf.MapSpec `ebpf:"sys_enter_calls"`
 	SysExitCalls    *ebpf.MapSpec `ebpf:"sys_exit_calls"`
 	Tracked         *ebpf.MapSpec `ebpf:"tracked"`
+	WriterProcs     *ebpf.MapSpec `ebpf:"writer_procs"`
+	Writers         *ebpf.MapSpec `ebpf:"writers"`
 }
 
 // tracepointVariableSpecs contains global variables before they are loaded into the kernel.
@@ -279,6 +293,7 @@ type tracepointVariableSpecs struct {
 	AnchorEventFlags    *ebpf.VariableSpec `ebpf:"_anchor_event_flags"`
 	AnchorEventHdr      *ebpf.VariableSpec `ebpf:"_anchor_event_hdr"`
 	AnchorEventKind     *ebpf.VariableSpec `ebpf:"_anchor_event_kind"`
+	AnchorExtClose      *ebpf.VariableSpec `ebpf:"_anchor_ext_close"`
 	AnchorExtMode       *ebpf.VariableSpec `ebpf:"_anchor_ext_mode"`
 	AnchorExtMount      *ebpf.VariableSpec `ebpf:"_anchor_ext_mount"`
 	AnchorExtMove       *ebpf.VariableSpec `ebpf:"_anchor_ext_move"`
@@ -293,6 +308,7 @@ type tracepointVariableSpecs struct {
 	DentryChildrenOff   *ebpf.VariableSpec `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.VariableSpec `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.VariableSpec `ebpf:"host_mntns"`
+	ReportCloses        *ebpf.VariableSpec `ebpf:"report_closes"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -336,6 +352,8 @@ type tracepointMaps struct {
 	SysEnterCalls   *ebpf.Map `ebpf:"sys_enter_calls"`
 	SysExitCalls    *ebpf.Map `ebpf:"sys_exit_calls"`
 	Tracked         *ebpf.Map `ebpf:"tracked"`
+	WriterProcs     *ebpf.Map `ebpf:"writer_procs"`
+	Writers         *ebpf.Map `ebpf:"writers"`
 }
 
 func (m *tracepointMaps) Close() error {
@@ -360,6 +378,8 @@ func (m *tracepointMaps) Close() error {
 		m.SysEnterCalls,
 		m.SysExitCalls,
 		m.Tracked,
+		m.WriterProcs,
+		m.Writers,
 	)
 }
 
@@ -371,6 +391,7 @@ type tracepointVariables struct {
 	AnchorEventFlags    *ebpf.Variable `ebpf:"_anchor_event_flags"`
 	AnchorEventHdr      *ebpf.Variable `ebpf:"_anchor_event_hdr"`
 	AnchorEventKind     *ebpf.Variable `ebpf:"_anchor_event_kind"`
+	AnchorExtClose      *ebpf.Variable `ebpf:"_anchor_ext_close"`
 	AnchorExtMode       *ebpf.Variable `ebpf:"_anchor_ext_mode"`
 	AnchorExtMount      *ebpf.Variable `ebpf:"_anchor_ext_mount"`
 	AnchorExtMove       *ebpf.Variable `ebpf:"_anchor_ext_move"`
@@ -385,6 +406,7 @@ type tracepointVariables struct {
 	DentryChildrenOff   *ebpf.Variable `ebpf:"dentry_children_off"`
 	DentrySiblingOff    *ebpf.Variable `ebpf:"dentry_sibling_off"`
 	HostMntns           *ebpf.Variable `ebpf:"host_mntns"`
+	ReportCloses        *ebpf.Variable `ebpf:"report_closes"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
@@ -394,6 +416,10 @@ type tracepointVariables struct {
 type tracepointPrograms struct {
 	EnterChmod        *ebpf.Program `ebpf:"enter_chmod"`
 	EnterChown        *ebpf.Program `ebpf:"enter_chown"`
+	EnterClose        *ebpf.Program `ebpf:"enter_close"`
+	EnterCloseRange   *ebpf.Program `ebpf:"enter_close_range"`
+	EnterDup2         *ebpf.Program `ebpf:"enter_dup2"`
+	EnterDup3         *ebpf.Program `ebpf:"enter_dup3"`
 	EnterFchmod       *ebpf.Program `ebpf:"enter_fchmod"`
 	EnterFchmodat     *ebpf.Program `ebpf:"enter_fchmodat"`
 	EnterFchmodat2    *ebpf.Program `ebpf:"enter_fchmodat2"`
@@ -470,6 +496,10 @@ func (p *tracepointPrograms) Close() error {
 	return _TracepointClose(
 		p.EnterChmod,
 		p.EnterChown,
+		p.EnterClose,
+		p.EnterCloseRange,
+		p.EnterDup2,
+		p.EnterDup3,
 		p.EnterFchmod,
 		p.EnterFchmodat,
 		p.EnterFchmodat2,

@@ -23,6 +23,7 @@ enum hook {
 	HOOK_SB_MOUNT,
 	HOOK_SB_UMOUNT,
 	HOOK_MOVE_MOUNT,
+	HOOK_FILE_RELEASE, /* file_release, or __fput where the kernel has no such hook */
 	HOOK_SCHED_PROCESS_EXEC,
 	HOOK_SCHED_PROCESS_FORK,
 	HOOK_SCHED_PROCESS_EXIT,
@@ -42,6 +43,7 @@ enum hook {
 	HOOK_SYS_MOUNT,      /* mount */
 	HOOK_SYS_UMOUNT,     /* umount2 */
 	HOOK_SYS_MOVE_MOUNT, /* move_mount */
+	HOOK_SYS_CLOSE,      /* close, close_range, dup2, dup3 (counted at entry) */
 	HOOK_MAX = 48,
 };
 

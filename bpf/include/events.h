@@ -26,6 +26,7 @@ enum event_kind {
 	KIND_EXEC,
 	KIND_FORK,
 	KIND_EXIT,
+	KIND_CLOSE_WRITE, /* the last release of a file opened for writing (report_closes) */
 };
 
 /* monitored: why a file event was reported, strongest first. */
@@ -112,6 +113,13 @@ struct ext_mount { /* mount, umount */
 	__u64 flags;
 };
 
+struct ext_close { /* close_write: the inode as the last writer left it */
+	__u64 size;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 generation; /* i_generation: with ino, what a file handle names */
+};
+
 struct ext_proc { /* exec, fork (parent), exit */
 	__u32 parent_tgid;
 	__u32 exit_code;
@@ -190,6 +198,7 @@ const struct ext_owner *_anchor_ext_owner __attribute__((unused));
 const struct ext_unlink *_anchor_ext_unlink __attribute__((unused));
 const struct ext_mount *_anchor_ext_mount __attribute__((unused));
 const struct ext_proc *_anchor_ext_proc __attribute__((unused));
+const struct ext_close *_anchor_ext_close __attribute__((unused));
 const enum event_kind *_anchor_event_kind __attribute__((unused));
 const enum monitored *_anchor_monitored __attribute__((unused));
 const enum probe_set *_anchor_probe_set __attribute__((unused));

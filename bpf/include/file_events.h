@@ -8,6 +8,7 @@
 #include "inode_set.h"
 #include "path.h"
 #include "process.h"
+#include "writers.h"
 
 /* target is one file a hook is about. */
 struct target {
@@ -226,4 +227,6 @@ static __always_inline void report_open(struct file *file, enum hook hook)
 	if (kind == KIND_CREATION && t.monitored == MONITORED_BY_PARENT)
 		track(t.dev, t.ino);
 	simple_event(&t, kind, hook);
+	if (fmode & FMODE_WRITE)
+		writer_opened(file, t.dev, t.ino, t.monitored);
 }

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "discard.h"
 #include "path.h"
+#include "process.h"
 
 #define LOOKUP_MAX_COMPONENTS 40  /* components of one path argument */
 #define LOOKUP_MAX_CHILDREN   1024 /* children of one directory scanned for a name (newest first) */
@@ -333,15 +334,7 @@ static long component_step(__u32 i, void *ctx)
 /* fd_file returns the struct file of the current task's descriptor fd. */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
-	struct file *f = 0;
-
-	if (fd < 0 || (unsigned int)fd >= max)
-		return 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	return task_file((struct task_struct *)bpf_get_current_task(), fd);
 }
 
 /* lookup_walk resolves the user path upath relative to dirfd and fills l; l->status says how far it got.

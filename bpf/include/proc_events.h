@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common.h"
+#include "close_events.h"
 #include "events.h"
 #include "path.h"
 #include "process.h"
@@ -77,6 +78,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	s = start_record(KIND_FORK, PROBE_SET, sizeof(*ext));
 	if (!s)
 		return 0;
+	if (PROBE_SET == PROBE_TRACEPOINT)
+		writer_proc_forked(BPF_CORE_READ(parent, tgid), BPF_CORE_READ(child, tgid));
 	fill_task((struct event_hdr *)s->buf, child);
 	ext = EXT(s, struct ext_proc);
 	ext->parent_tgid = BPF_CORE_READ(parent, tgid);
@@ -98,6 +101,8 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		count(HOOK_SCHED_PROCESS_EXIT, COUNTER_IGNORED); /* a thread, or not the last one */
 		return 0;
 	}
+	if (PROBE_SET == PROBE_TRACEPOINT)
+		release_at_exit(p); /* the LSM set sees these releases at file_release */
 	s = start_record(KIND_EXIT, PROBE_SET, sizeof(*ext));
 	if (!s)
 		return 0;

@@ -9,6 +9,19 @@ static __always_inline __u32 task_mntns(struct task_struct *task)
 	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 }
 
+/* task_file returns the struct file of task's descriptor fd (0 for none). */
+static __always_inline struct file *task_file(struct task_struct *task, int fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = 0;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
 static __always_inline __u32 task_loginuid(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->loginuid))
