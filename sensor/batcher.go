@@ -277,14 +277,14 @@ func (b *batcher) flushLocked(p *pending) {
 	data := b.encode(p, batchSeq)
 	p.buf, p.n = p.buf[:0], 0
 	msg := publish.Msg{
-		Subject: p.subject, MsgID: schemas.MsgID(b.host, b.boot, batchSeq),
+		Subject: p.subject, Dev: p.dev, MsgID: schemas.MsgID(b.host, b.boot, batchSeq),
 		Data: data, Events: n, FirstSeq: first, LastSeq: last,
 	}
 	if len(kseqs) > 0 {
 		msg.Header = nats.Header{schemas.KernelSeqsHeader: {b.cov.header(kseqs)}}
 		b.cov.handed(msg.MsgID, kseqs, p.opened)
 	}
-	b.publishLocked(p.dev, msg)
+	b.publishLocked(msg)
 }
 
 // encode writes the batch envelope of p followed by its encoded events.
@@ -296,7 +296,7 @@ func (b *batcher) encode(p *pending, batchSeq uint64) []byte {
 }
 
 // publishLocked hands msg to the publisher and accounts for what it refuses.
-func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
+func (b *batcher) publishLocked(msg publish.Msg) {
 	err := b.pub.Publish(b.ctx, msg)
 	if err != nil {
 		b.cov.forget(msg.MsgID) // counted and reported below or by the publisher
@@ -313,7 +313,7 @@ func (b *batcher) publishLocked(dev uint64, msg publish.Msg) {
 		b.m.dropped.WithLabelValues("publish_invalid").Add(float64(msg.Events))
 		b.log.Error("publisher refused a batch; reporting its events as lost", zap.String("msg_id", msg.MsgID),
 			zap.Int("events", msg.Events), zap.Int("bytes", len(msg.Data)), zap.Error(err))
-		b.lossLocked(dev, uint64(msg.Events), "publish_invalid", nil)
+		b.lossLocked(msg.Dev, uint64(msg.Events), "publish_invalid", nil)
 	default:
 		b.m.dropped.WithLabelValues("publish_closed").Add(float64(msg.Events))
 		b.log.Error("publishing a batch failed; its events are lost", zap.String("msg_id", msg.MsgID),

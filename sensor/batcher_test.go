@@ -41,8 +41,8 @@ func (c *capture) batches(t *testing.T) []schemas.Batch {
 		if err := schemas.DecodeBatch(m.Data, &out[i]); err != nil {
 			t.Fatalf("batch %d does not decode: %v", i, err)
 		}
-		if m.MsgID != out[i].MsgID() || m.Subject != schemas.IngestSubject(out[i].Host, out[i].Dev) {
-			t.Errorf("batch %d: msg id %q subject %q do not match its envelope %q/%d", i, m.MsgID, m.Subject, out[i].MsgID(), out[i].Dev)
+		if m.MsgID != out[i].MsgID() || m.Subject != schemas.IngestSubject(out[i].Host, out[i].Dev) || m.Dev != out[i].Dev {
+			t.Errorf("batch %d: msg id %q subject %q dev %d do not match its envelope %q/%d", i, m.MsgID, m.Subject, m.Dev, out[i].MsgID(), out[i].Dev)
 		}
 		if len(out[i].Events) != m.Events || out[i].Events[0].Seq != m.FirstSeq || out[i].Events[m.Events-1].Seq != m.LastSeq {
 			t.Errorf("batch %d: Msg says %d events %d..%d, data disagrees", i, m.Events, m.FirstSeq, m.LastSeq)

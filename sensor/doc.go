@@ -41,8 +41,9 @@
 //     record is unknown, so the loss event goes to every filesystem the sensor published on and to dev
 //     0, with the same count: consumers must not add counts up across subjects;
 //   - records that do not decode (malformed) or of an unknown kind;
-//   - batches the publisher dropped (spool full, spool error, rejected), on their own subject, once NATS
-//     acknowledges again; spool bytes that could not be read back (spool_corrupt, count unknown: 0);
+//   - batches the publisher dropped (spool full, spool error, rejected), on their own filesystem (the
+//     publisher reports drops by publish.Msg.Dev), once NATS acknowledges again; spool bytes that could
+//     not be read back (spool_corrupt, count unknown: 0), on every filesystem as for a kernel loss;
 //   - after a restart with probes that kept recording (pinned), the records the previous run read from the
 //     kernel and never delivered, as restart, exactly. Each batch names the kernel records it accounts
 //     for (schemas.KernelSeqsHeader); the checkpoint holds the highest kernel sequence up to which every

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/factstream/factstream/schemas"
 	"github.com/factstream/factstream/sensor/publish"
 	"go.uber.org/zap"
 )
@@ -69,7 +68,9 @@ func (s *Sensor) onPublishLoss(r publish.LossReport) {
 // unknown (0).
 const HookSpoolCorrupt = "spool_corrupt"
 
-// publishLosses turns the publisher's reports into loss events on the subjects that lost batches.
+// publishLosses turns the publisher's reports into loss events: a drop on the filesystem whose batches
+// were dropped (every batch is for one, dev 0 included, so a drop is never broadcast), a spool corruption
+// on every filesystem, since what it held is unknown.
 func (s *Sensor) publishLosses() {
 	s.lossMu.Lock()
 	reports := s.pubLosses
@@ -77,13 +78,9 @@ func (s *Sensor) publishLosses() {
 	s.lossMu.Unlock()
 	for _, r := range reports {
 		for _, d := range r.Drops {
-			s.log.Error("batches were dropped by the publisher", zap.String("subject", d.Subject), zap.String("reason", string(d.Reason)),
+			s.log.Error("batches were dropped by the publisher", zap.Uint64("dev", d.Dev), zap.String("reason", string(d.Reason)),
 				zap.Int("batches", d.Batches), zap.Int("events", d.Events), zap.Any("ranges", d.Ranges))
-			if _, dev, ok := schemas.ParseIngestSubject(d.Subject); ok {
-				s.batch.loss(dev, uint64(d.Events), string(d.Reason), nil)
-			} else {
-				s.batch.broadcastLoss(uint64(d.Events), string(d.Reason), nil)
-			}
+			s.batch.loss(d.Dev, uint64(d.Events), string(d.Reason), nil)
 		}
 		for _, c := range r.Corruptions {
 			s.log.Error("spool bytes could not be read back", zap.String("file", c.File), zap.Int64("bytes", c.Bytes), zap.String("reason", c.Reason))

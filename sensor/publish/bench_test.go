@@ -82,7 +82,8 @@ func syntheticEvents(n int) [][]byte {
 // batchesOf concatenates events into Msgs of size events each, as the sensor's batcher would.
 func batchesOf(events [][]byte, size int) []publish.Msg {
 	var out []publish.Msg
-	subject := schemas.IngestSubject("bench", 2049)
+	const dev = 2049
+	subject := schemas.IngestSubject("bench", dev)
 	for i := 0; i < len(events); i += size {
 		end := min(i+size, len(events))
 		data := make([]byte, 0, (end-i)*eventBytes)
@@ -90,7 +91,7 @@ func batchesOf(events [][]byte, size int) []publish.Msg {
 			data = append(data, e...)
 		}
 		out = append(out, publish.Msg{
-			Subject: subject, MsgID: "bench:boot:" + strconv.Itoa(i/size), Data: data,
+			Subject: subject, Dev: dev, MsgID: "bench:boot:" + strconv.Itoa(i/size), Data: data,
 			Events: end - i, FirstSeq: uint64(i), LastSeq: uint64(end - 1),
 		})
 	}

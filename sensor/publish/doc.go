@@ -16,8 +16,8 @@
 //     after the window (a long outage) may be stored twice: at least once, never lost.
 //   - Nothing dropped silently: while NATS is away or slow, batches wait in memory up to
 //     Config.MemoryBytes, then in the spool up to Config.SpoolBytes; beyond that they are dropped,
-//     counted (metrics) and reported with their event counts and sequence ranges to Config.OnLoss once
-//     NATS acknowledges again. A report not yet handed over is saved in the spool directory (every tick
+//     counted (metrics) and reported per filesystem (Msg.Dev) and reason, with their event counts and
+//     sequence ranges, to Config.OnLoss once NATS acknowledges again. A report not yet handed over is saved in the spool directory (every tick
 //     and at Close) and handed over after a restart.
 //   - Restart: Close spools what is unacknowledged; New republishes the spool first, with the original
 //     message ids, before anything published after it. A killed process loses what waited in memory

@@ -25,8 +25,10 @@ const eventsPerMsg = 8
 func testMsg(i int) publish.Msg {
 	first := uint64(i * eventsPerMsg)
 	last := first + eventsPerMsg - 1
+	dev := uint64(2049 + i%2)
 	return publish.Msg{
-		Subject:  schemas.IngestSubject("h1", uint64(2049+i%2)),
+		Subject:  schemas.IngestSubject("h1", dev),
+		Dev:      dev,
 		MsgID:    "h1:boot1:" + strconv.Itoa(i),
 		Data:     fmt.Appendf(nil, "%d-%d|%0200d", first, last, i),
 		Events:   eventsPerMsg,

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/factstream/factstream/schemas"
 )
 
 // DropReason says why messages were dropped.
@@ -33,9 +35,9 @@ type SeqRange struct {
 	Last  uint64 `json:"last"`
 }
 
-// Drop is what was dropped on one subject for one reason.
+// Drop is what was dropped on one filesystem (Msg.Dev) for one reason.
 type Drop struct {
-	Subject string     `json:"subject"`
+	Dev     uint64     `json:"dev"`
 	Reason  DropReason `json:"reason"`
 	Batches int        `json:"batches"`
 	Events  int        `json:"events"`
@@ -89,8 +91,8 @@ type lossBook struct {
 }
 
 type dropKey struct {
-	subject string
-	reason  DropReason
+	dev    uint64
+	reason DropReason
 }
 
 func (b *lossBook) empty() bool { return len(b.drops) == 0 && len(b.corruptions) == 0 }
@@ -100,10 +102,10 @@ func (b *lossBook) add(m *Msg, reason DropReason) {
 	if b.drops == nil {
 		b.drops = make(map[dropKey]*Drop)
 	}
-	k := dropKey{m.Subject, reason}
+	k := dropKey{m.Dev, reason}
 	d := b.drops[k]
 	if d == nil {
-		d = &Drop{Subject: m.Subject, Reason: reason}
+		d = &Drop{Dev: m.Dev, Reason: reason}
 		b.drops[k] = d
 	}
 	d.Batches++
@@ -143,10 +145,10 @@ func (b *lossBook) merge(r LossReport) {
 		b.drops = make(map[dropKey]*Drop)
 	}
 	for _, d := range r.Drops {
-		k := dropKey{d.Subject, d.Reason}
+		k := dropKey{d.Dev, d.Reason}
 		cur := b.drops[k]
 		if cur == nil {
-			cur = &Drop{Subject: d.Subject, Reason: d.Reason}
+			cur = &Drop{Dev: d.Dev, Reason: d.Reason}
 			b.drops[k] = cur
 		}
 		cur.Batches += d.Batches
@@ -159,7 +161,7 @@ func (b *lossBook) merge(r LossReport) {
 	b.corruptions = append(b.corruptions, r.Corruptions...)
 }
 
-// report returns the accumulated drops, sorted by subject and reason, leaving the book as is.
+// report returns the accumulated drops, sorted by dev and reason, leaving the book as is.
 func (b *lossBook) report() LossReport {
 	var r LossReport
 	for _, d := range b.drops {
@@ -168,7 +170,7 @@ func (b *lossBook) report() LossReport {
 		r.Drops = append(r.Drops, c)
 	}
 	slices.SortFunc(r.Drops, func(x, y Drop) int {
-		return cmp.Or(cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Reason, y.Reason))
+		return cmp.Or(cmp.Compare(x.Dev, y.Dev), cmp.Compare(x.Reason, y.Reason))
 	})
 	r.Corruptions = slices.Clone(b.corruptions)
 	return r
@@ -194,9 +196,39 @@ func loadLoss(dir string) (LossReport, error) {
 	if err != nil {
 		return LossReport{}, fmt.Errorf("reading loss report: %w", err)
 	}
-	var r LossReport
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, err := decodeLoss(b)
+	if err != nil {
 		r = LossReport{Corruptions: []SpoolCorruption{{File: lossFile, Bytes: int64(len(b)), Reason: "unreadable loss report: " + err.Error()}}}
+	}
+	return r, nil
+}
+
+// savedDrop is a Drop as a loss file holds it. A file saved before drops were kept by dev names the
+// subject instead (fact.in.<host>.<dev>) and has no dev.
+type savedDrop struct {
+	Drop
+	Subject string `json:"subject"`
+}
+
+// decodeLoss parses a saved loss report, taking the dev of a drop saved with a subject from the subject.
+func decodeLoss(b []byte) (LossReport, error) {
+	var saved struct {
+		Drops       []savedDrop       `json:"drops"`
+		Corruptions []SpoolCorruption `json:"corruptions"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return LossReport{}, err
+	}
+	r := LossReport{Corruptions: saved.Corruptions}
+	for _, d := range saved.Drops {
+		if d.Subject != "" {
+			_, dev, ok := schemas.ParseIngestSubject(d.Subject)
+			if !ok {
+				return LossReport{}, fmt.Errorf("drop on %q: %w", d.Subject, errNoDevSubject)
+			}
+			d.Dev = dev
+		}
+		r.Drops = append(r.Drops, d.Drop)
 	}
 	return r, nil
 }

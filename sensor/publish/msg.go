@@ -6,6 +6,9 @@ import "github.com/nats-io/nats.go"
 type Msg struct {
 	// Subject is where it goes, fact.in.<host>.<dev> (schemas.IngestSubject).
 	Subject string
+	// Dev is the filesystem device the batch's events are on, the <dev> of Subject; 0 is the
+	// filesystem-less subject (process events, losses of unknown place). Drops are reported by it.
+	Dev uint64
 	// MsgID is the Nats-Msg-Id, host:boot:batch_seq: the server drops a republished copy within the
 	// stream's duplicate window, which is what makes retries exactly once.
 	MsgID string

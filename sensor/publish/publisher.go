@@ -186,7 +186,7 @@ func (p *Publisher) dropLocked(m *Msg, reason DropReason, cause error) {
 	w := p.warn.dropped(reason)
 	if ce := w.Check(zap.WarnLevel, "dropping batches; they will be in a loss report"); ce != nil {
 		ce.Write(zap.String("reason", string(reason)),
-			zap.String("subject", m.Subject), zap.Int("events", m.Events), zap.Uint64("first_seq", m.FirstSeq),
+			zap.String("subject", m.Subject), zap.Uint64("dev", m.Dev), zap.Int("events", m.Events), zap.Uint64("first_seq", m.FirstSeq),
 			zap.Uint64("last_seq", m.LastSeq), zap.Int64("spool_bytes", p.spool.bytes), zap.Error(cause),
 			zap.Int64("similar_warnings_suppressed", w.Suppressed()))
 	}

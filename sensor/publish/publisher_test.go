@@ -62,9 +62,9 @@ func TestConfigAndMsgValidation(t *testing.T) {
 	p := startPublisher(t, publish.Config{Conn: nc, SpoolDir: t.TempDir()})
 	defer closePublisher(t, p, time.Second)
 	for _, m := range []publish.Msg{
-		{Subject: "fact.in.h.1", Data: []byte("x")},
-		{Subject: "fact.in.h.1", MsgID: "a", Data: make([]byte, nc.MaxPayload()+1)},
-		{Subject: "fact.in.h.1", MsgID: "a", Data: []byte("x"), FirstSeq: 5, LastSeq: 4},
+		{Subject: "fact.in.h.1", Dev: 1, Data: []byte("x")},
+		{Subject: "fact.in.h.1", Dev: 1, MsgID: "a", Data: make([]byte, nc.MaxPayload()+1)},
+		{Subject: "fact.in.h.1", Dev: 1, MsgID: "a", Data: []byte("x"), FirstSeq: 5, LastSeq: 4},
 	} {
 		if err := p.Publish(t.Context(), m); !errors.Is(err, publish.ErrInvalidMsg) {
 			t.Errorf("publish %.40v: %v, want ErrInvalidMsg", m, err)
@@ -251,16 +251,16 @@ func checkLoss(t *testing.T, reports []publish.LossReport, dropped []int) {
 	if r.Events() != len(dropped)*eventsPerMsg || r.Batches() != len(dropped) {
 		t.Errorf("report says %d events in %d batches, want %d in %d", r.Events(), r.Batches(), len(dropped)*eventsPerMsg, len(dropped))
 	}
-	want := make(map[string][]publish.SeqRange)
+	want := make(map[uint64][]publish.SeqRange)
 	for _, i := range dropped {
 		m := testMsg(i)
-		want[m.Subject] = append(want[m.Subject], publish.SeqRange{First: m.FirstSeq, Last: m.LastSeq})
+		want[m.Dev] = append(want[m.Dev], publish.SeqRange{First: m.FirstSeq, Last: m.LastSeq})
 	}
 	for _, d := range r.Drops {
-		if d.Reason != publish.ReasonSpoolFull || !slices.Equal(d.Ranges, want[d.Subject]) {
-			t.Errorf("%s: reported %s %v, want spool_full %v", d.Subject, d.Reason, d.Ranges, want[d.Subject])
+		if d.Reason != publish.ReasonSpoolFull || !slices.Equal(d.Ranges, want[d.Dev]) {
+			t.Errorf("dev %d: reported %s %v, want spool_full %v", d.Dev, d.Reason, d.Ranges, want[d.Dev])
 		}
-		delete(want, d.Subject)
+		delete(want, d.Dev)
 	}
 	if len(want) > 0 {
 		t.Errorf("drops not reported: %v", want)

@@ -8,20 +8,26 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 )
 
 // Spool record layout (little endian), one per message, appended with a single write:
 //
 //	[4] body length n   [4] CRC-32C of body   [n] body
-//	body: uvarint len(subject) | subject | uvarint len(msg id) | msg id |
+//	body: uvarint len(subject) | subject | uvarint dev | uvarint len(msg id) | msg id |
 //	      uvarint events | uvarint first seq | uvarint last seq |
 //	      uvarint header fields | (uvarint len(key) | key | uvarint len(value) | value)... |
 //	      data (the rest)
 //
-// A segment file starts with segmentMagic; its name is the segment id as 16 hex digits plus ".seg".
-// Segments of version 1 (segmentMagicV1) have no header fields; they are still read.
+// A segment file starts with segmentMagic, which names its version (segmentVersion); its name is the
+// segment id as 16 hex digits plus ".seg". Older segments are still read: version 2 (segmentMagicV2)
+// has no dev, version 1 (segmentMagicV1) neither dev nor header fields; the dev of their records is
+// the one their subject names (schemas.ParseIngestSubject).
 const (
+	// segmentVersion is the record layout this package writes; segmentMagic names it.
+	segmentVersion = 3
+
 	recordHeaderSize = 8
 	// maxRecordBody bounds the length field so a corrupt one cannot make us allocate gigabytes; NATS
 	// payloads are at most 64 MiB.
@@ -29,7 +35,8 @@ const (
 )
 
 var (
-	segmentMagic   = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '2'}
+	segmentMagic   = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '0' + segmentVersion}
+	segmentMagicV2 = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '2'}
 	segmentMagicV1 = [8]byte{'F', 'S', 'S', 'P', 'O', 'O', 'L', '1'}
 	crcTable       = crc32.MakeTable(crc32.Castagnoli)
 
@@ -37,7 +44,21 @@ var (
 	errRecordLength  = errors.New("record length out of range")
 	errRecordCRC     = errors.New("record checksum mismatch")
 	errRecordContent = errors.New("malformed record body")
+	errNoDevSubject  = errors.New("not an ingest subject: it names no device")
 )
+
+// magicVersion returns the record layout version a segment's magic names; ok is false for none.
+func magicVersion(magic [8]byte) (version byte, ok bool) {
+	switch magic {
+	case segmentMagic:
+		return segmentVersion, true
+	case segmentMagicV2:
+		return 2, true
+	case segmentMagicV1:
+		return 1, true
+	}
+	return 0, false
+}
 
 // encodeRecord appends the record of m to dst.
 func encodeRecord(dst []byte, m *Msg) []byte {
@@ -45,6 +66,7 @@ func encodeRecord(dst []byte, m *Msg) []byte {
 	dst = append(dst, make([]byte, recordHeaderSize)...)
 	dst = binary.AppendUvarint(dst, uint64(len(m.Subject)))
 	dst = append(dst, m.Subject...)
+	dst = binary.AppendUvarint(dst, m.Dev)
 	dst = binary.AppendUvarint(dst, uint64(len(m.MsgID)))
 	dst = append(dst, m.MsgID...)
 	dst = binary.AppendUvarint(dst, uint64(m.Events))
@@ -62,7 +84,7 @@ func encodeRecord(dst []byte, m *Msg) []byte {
 func recordSize(m *Msg) int64 {
 	n := recordHeaderSize + len(m.Subject) + len(m.MsgID) + len(m.Data)
 	var b [binary.MaxVarintLen64]byte
-	for _, v := range []uint64{uint64(len(m.Subject)), uint64(len(m.MsgID)), uint64(m.Events), m.FirstSeq, m.LastSeq} {
+	for _, v := range []uint64{uint64(len(m.Subject)), m.Dev, uint64(len(m.MsgID)), uint64(m.Events), m.FirstSeq, m.LastSeq} {
 		n += binary.PutUvarint(b[:], v)
 	}
 	return int64(n + len(appendHeader(nil, m.Header)))
@@ -98,8 +120,8 @@ func parseHeader(h []byte) (n int, sum uint32, err error) {
 	return int(l), binary.LittleEndian.Uint32(h[4:]), nil
 }
 
-// decodeBody checks body against sum and decodes it, as written in a segment of version (1 or 2). Data
-// aliases body.
+// decodeBody checks body against sum and decodes it, as written in a segment of version (1 to
+// segmentVersion). Data aliases body.
 func decodeBody(body []byte, sum uint32, version byte) (Msg, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return Msg{}, errRecordCRC
@@ -107,6 +129,9 @@ func decodeBody(body []byte, sum uint32, version byte) (Msg, error) {
 	var m Msg
 	d := decoder{b: body}
 	m.Subject = string(d.bytes())
+	if version >= 3 {
+		m.Dev = d.uvarint()
+	}
 	m.MsgID = string(d.bytes())
 	m.Events = int(d.uvarint())
 	m.FirstSeq = d.uvarint()
@@ -126,6 +151,15 @@ func decodeBody(body []byte, sum uint32, version byte) (Msg, error) {
 	}
 	if d.err != nil {
 		return Msg{}, d.err
+	}
+	if version < 3 {
+		// Only the sensor wrote these segments, always on an ingest subject: one that is not can
+		// be attributed to no device, and is treated as a damaged record.
+		_, dev, ok := schemas.ParseIngestSubject(m.Subject)
+		if !ok {
+			return Msg{}, errNoDevSubject
+		}
+		m.Dev = dev
 	}
 	m.Data = d.b
 	return m, nil

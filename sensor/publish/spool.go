@@ -186,15 +186,11 @@ func (s *spool) recoverSegment(id uint64, cursorOff int64) error {
 func scanSegment(f *os.File, visit func(Msg)) (valid int64, records int, starts []int64, version byte, reason string) {
 	r := bufio.NewReaderSize(f, 256<<10)
 	var magic [8]byte
-	_, err := io.ReadFull(r, magic[:])
-	switch {
-	case err != nil:
+	if _, err := io.ReadFull(r, magic[:]); err != nil {
 		return 0, 0, nil, 0, "bad segment header"
-	case magic == segmentMagic:
-		version = 2
-	case magic == segmentMagicV1:
-		version = 1
-	default:
+	}
+	version, ok := magicVersion(magic)
+	if !ok {
 		return 0, 0, nil, 0, "bad segment header"
 	}
 	valid = int64(len(magic))
@@ -301,7 +297,7 @@ func (s *spool) rotate() error {
 			return err
 		}
 	}
-	g := &segment{id: s.nextID(), size: int64(len(segmentMagic)), start: int64(len(segmentMagic)), version: 2}
+	g := &segment{id: s.nextID(), size: int64(len(segmentMagic)), start: int64(len(segmentMagic)), version: segmentVersion}
 	f, err := os.OpenFile(filepath.Join(s.cfg.dir, g.name()), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating spool segment: %w", err)
@@ -483,7 +479,7 @@ func (s *spool) writeHead(items []*item) error {
 	if s.cursorID != 0 {
 		id = min(id, s.cursorID-1)
 	}
-	g := &segment{id: id, version: 2}
+	g := &segment{id: id, version: segmentVersion}
 	buf := append([]byte(nil), segmentMagic[:]...)
 	for _, it := range items {
 		buf = encodeRecord(buf, &it.msg)

@@ -9,13 +9,16 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap/zaptest"
 )
 
+// testMsg is record i: on one of three hosts and one of two filesystems.
 func testMsg(i int) Msg {
+	dev := uint64(2049 + i%2)
 	return Msg{
-		Subject: fmt.Sprintf("fact.in.h%d.%d", i%3, 2049), MsgID: fmt.Sprintf("h:b:%d", i),
+		Subject: schemas.IngestSubject(fmt.Sprintf("h%d", i%3), dev), Dev: dev, MsgID: fmt.Sprintf("h:b:%d", i),
 		Data: []byte(fmt.Sprintf("batch %d %0100d", i, i)), Events: 10, FirstSeq: uint64(i * 10), LastSeq: uint64(i*10 + 9),
 	}
 }
@@ -49,7 +52,7 @@ func readN(t *testing.T, s *spool, from, n int, ack bool) []*item {
 		if it == nil {
 			t.Fatalf("record %d missing", i)
 		}
-		if want := testMsg(i); it.msg.MsgID != want.MsgID || string(it.msg.Data) != string(want.Data) || it.msg.LastSeq != want.LastSeq {
+		if want := testMsg(i); it.msg.MsgID != want.MsgID || string(it.msg.Data) != string(want.Data) || it.msg.LastSeq != want.LastSeq || it.msg.Dev != want.Dev {
 			t.Fatalf("record %d: got %+v", i, it.msg)
 		}
 		if ack {
@@ -61,10 +64,10 @@ func readN(t *testing.T, s *spool, from, n int, ack bool) []*item {
 	return items
 }
 
-// TestSpoolReadsVersion1: a segment written before records had headers is delivered as it was.
-func TestSpoolReadsVersion1(t *testing.T) {
-	dir := t.TempDir()
-	m := testMsg(3)
+// oldRecord encodes m as segments of version 1 (no header fields) and 2 (header fields) held it:
+// without the dev, which the reader takes from the subject. It is the encoder of those versions, kept
+// here to write fixtures.
+func oldRecord(m *Msg, version byte) []byte {
 	var body []byte
 	body = binary.AppendUvarint(body, uint64(len(m.Subject)))
 	body = append(body, m.Subject...)
@@ -73,26 +76,80 @@ func TestSpoolReadsVersion1(t *testing.T) {
 	for _, v := range []uint64{uint64(m.Events), m.FirstSeq, m.LastSeq} {
 		body = binary.AppendUvarint(body, v)
 	}
+	if version >= 2 {
+		body = appendHeader(body, m.Header)
+	}
 	body = append(body, m.Data...)
-	seg := append([]byte(nil), segmentMagicV1[:]...)
-	seg = binary.LittleEndian.AppendUint32(seg, uint32(len(body)))
-	seg = binary.LittleEndian.AppendUint32(seg, crc32.Checksum(body, crcTable))
-	seg = append(seg, body...)
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%016x%s", firstSegmentID, segmentExt)), seg, 0o600); err != nil {
-		t.Fatal(err)
+	rec := binary.LittleEndian.AppendUint32(nil, uint32(len(body)))
+	rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(body, crcTable))
+	return append(rec, body...)
+}
+
+// oldSegment is a segment of version 1 or 2 holding msgs.
+func oldSegment(version byte, msgs ...Msg) []byte {
+	magic := segmentMagicV1
+	if version == 2 {
+		magic = segmentMagicV2
 	}
-	s := openTestSpool(t, dir, 1<<20)
-	it := s.next()
-	if it == nil || it.msg.MsgID != m.MsgID || string(it.msg.Data) != string(m.Data) || it.msg.LastSeq != m.LastSeq {
-		t.Fatalf("version 1 record read back as %+v, want %+v", it, m)
+	seg := append([]byte(nil), magic[:]...)
+	for i := range msgs {
+		seg = append(seg, oldRecord(&msgs[i], version)...)
 	}
-	if corrupt := s.takeCorrupt(); len(corrupt) != 0 {
-		t.Fatalf("version 1 segment reported corrupt: %+v", corrupt)
+	return seg
+}
+
+// TestSpoolReadsOldVersions: segments written before records had headers (version 1) or a dev
+// (version 2) are delivered as they were, each record with the dev its subject names.
+func TestSpoolReadsOldVersions(t *testing.T) {
+	for _, version := range []byte{1, 2} {
+		t.Run(fmt.Sprintf("version %d", version), func(t *testing.T) {
+			dir := t.TempDir()
+			msgs := []Msg{testMsg(3), testMsg(4)}
+			if version >= 2 {
+				msgs[1].Header = nats.Header{"B": {"2", "3"}, "A": {"1"}}
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%016x%s", firstSegmentID, segmentExt)), oldSegment(version, msgs...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := openTestSpool(t, dir, 1<<20)
+			for _, m := range msgs {
+				it := s.next()
+				if it == nil || it.msg.MsgID != m.MsgID || string(it.msg.Data) != string(m.Data) || it.msg.LastSeq != m.LastSeq ||
+					it.msg.Subject != m.Subject || it.msg.Dev != m.Dev || !reflect.DeepEqual(it.msg.Header, m.Header) {
+					t.Fatalf("version %d record read back as %+v, want %+v", version, it, m)
+				}
+			}
+			if corrupt := s.takeCorrupt(); len(corrupt) != 0 {
+				t.Fatalf("version %d segment reported corrupt: %+v", version, corrupt)
+			}
+		})
 	}
 }
 
+// TestSpoolOldRecordWithoutDev: a version 2 record whose subject names no device cannot be attributed
+// to a filesystem; it is reported as corrupt, with what follows it, and what precedes it is delivered.
+func TestSpoolOldRecordWithoutDev(t *testing.T) {
+	dir := t.TempDir()
+	bad := testMsg(4)
+	bad.Subject = "elsewhere"
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%016x%s", firstSegmentID, segmentExt)), oldSegment(2, testMsg(3), bad, testMsg(5)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openTestSpool(t, dir, 1<<20)
+	readN(t, s, 3, 1, true)
+	if s.next() != nil {
+		t.Fatal("records after the one without a dev were delivered")
+	}
+	if corrupt := s.takeCorrupt(); len(corrupt) != 1 || corrupt[0].Reason != errNoDevSubject.Error() {
+		t.Fatalf("corruption %+v, want one naming %q", corrupt, errNoDevSubject)
+	}
+}
+
+// TestRecordRoundTrip: a record of the current version keeps every field, the dev included (one that
+// the subject does not name: the record's own is what is read).
 func TestRecordRoundTrip(t *testing.T) {
 	m := testMsg(7)
+	m.Dev = 1 << 40
 	m.Header = nats.Header{"B": {"2", "3"}, "A": {"1"}}
 	b := encodeRecord(nil, &m)
 	if int64(len(b)) != recordSize(&m) {
@@ -102,13 +159,13 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeBody(b[recordHeaderSize:recordHeaderSize+n], sum, 2)
-	if err != nil || got.MsgID != m.MsgID || got.Subject != m.Subject || string(got.Data) != string(m.Data) ||
+	got, err := decodeBody(b[recordHeaderSize:recordHeaderSize+n], sum, segmentVersion)
+	if err != nil || got.MsgID != m.MsgID || got.Subject != m.Subject || got.Dev != m.Dev || string(got.Data) != string(m.Data) ||
 		got.Events != m.Events || got.FirstSeq != m.FirstSeq || got.LastSeq != m.LastSeq || !reflect.DeepEqual(got.Header, m.Header) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	b[len(b)-1] ^= 1
-	if _, err := decodeBody(b[recordHeaderSize:], sum, 2); err == nil {
+	if _, err := decodeBody(b[recordHeaderSize:], sum, segmentVersion); err == nil {
 		t.Fatal("flipped bit not detected")
 	}
 }
@@ -283,6 +340,8 @@ func flipByte(t *testing.T, path string, off int64) {
 func FuzzScanSegment(f *testing.F) {
 	m := testMsg(1)
 	f.Add(encodeRecord(segmentMagic[:], &m))
+	f.Add(oldSegment(2, m))
+	f.Add(oldSegment(1, m))
 	f.Add([]byte("FSSPOOL1\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(t.TempDir(), "x.seg")
@@ -297,6 +356,37 @@ func FuzzScanSegment(f *testing.F) {
 		fh.Close()
 		if valid > int64(len(b)) {
 			t.Fatalf("valid %d beyond %d bytes", valid, len(b))
+		}
+	})
+}
+
+// FuzzDecodeRecord feeds arbitrary record bodies, with their right checksum, to the decoder of each
+// version, which must never panic; what it accepts, re-encoded in the current version, decodes to the
+// same message.
+func FuzzDecodeRecord(f *testing.F) {
+	m := testMsg(1)
+	m.Header = nats.Header{"A": {"1", "2"}}
+	f.Add(encodeRecord(nil, &m)[recordHeaderSize:], byte(segmentVersion))
+	f.Add(oldRecord(&m, 2)[recordHeaderSize:], byte(2))
+	f.Add(oldRecord(&m, 1)[recordHeaderSize:], byte(1))
+	f.Add([]byte("\x0efact.in.h.2049\x80"), byte(segmentVersion))
+	f.Fuzz(func(t *testing.T, body []byte, v byte) {
+		version := 1 + v%segmentVersion
+		got, err := decodeBody(body, crc32.Checksum(body, crcTable), version)
+		if err != nil {
+			return
+		}
+		again := encodeRecord(nil, &got)
+		if int64(len(again)) != recordSize(&got) {
+			t.Fatalf("recordSize %d, encoded %d", recordSize(&got), len(again))
+		}
+		n, sum, err := parseHeader(again)
+		if err != nil || n != len(again)-recordHeaderSize {
+			t.Fatalf("re-encoded header: length %d of %d, %v", n, len(again)-recordHeaderSize, err)
+		}
+		back, err := decodeBody(again[recordHeaderSize:], sum, segmentVersion)
+		if err != nil || !reflect.DeepEqual(back, got) {
+			t.Fatalf("version %d record %+v re-encoded reads back as %+v, %v", version, got, back, err)
 		}
 	})
 }
