@@ -395,6 +395,18 @@ func setField(t *rapid.T, ev *RawEvent, f field, batchDev uint64) {
 		ev.Lost = u64()
 	case fHook:
 		ev.Hook = rapid.String().Draw(t, "hook")
+	case fGeneration:
+		ev.Generation = u32()
+	case fSize:
+		ev.Size = u64()
+	case fMtime:
+		ev.Mtime = rapid.Int64().Draw(t, "mtime")
+	case fHashAlg:
+		ev.HashAlg = HashAlg(rapid.IntRange(0, int(HashSHA512)).Draw(t, "hash_alg"))
+	case fDigest:
+		ev.Digest = bin()
+	case fHashState:
+		ev.HashState = HashState(rapid.IntRange(0, numHashStates-1).Draw(t, "hash_state"))
 	default:
 		t.Fatalf("no generator for %s", f)
 	}

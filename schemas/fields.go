@@ -100,6 +100,24 @@ func appendProcessField(b []byte, ev *RawEvent, f field) []byte {
 	case fHook:
 		return appendStr(b, ev.Hook)
 	}
+	return appendContentField(b, ev, f)
+}
+
+func appendContentField(b []byte, ev *RawEvent, f field) []byte {
+	switch f {
+	case fGeneration:
+		return appendUint(b, uint64(ev.Generation))
+	case fSize:
+		return appendUint(b, ev.Size)
+	case fMtime:
+		return appendInt(b, ev.Mtime)
+	case fHashAlg:
+		return appendUint(b, uint64(ev.HashAlg))
+	case fDigest:
+		return appendBin(b, ev.Digest)
+	case fHashState:
+		return appendUint(b, uint64(ev.HashState))
+	}
 	panic("schemas: field without encoder: " + f.String())
 }
 
@@ -162,6 +180,18 @@ func isZero(ev *RawEvent, f field, batchDev uint64) bool {
 		return ev.Lost == 0
 	case fHook:
 		return ev.Hook == ""
+	case fGeneration:
+		return ev.Generation == 0
+	case fSize:
+		return ev.Size == 0
+	case fMtime:
+		return ev.Mtime == 0
+	case fHashAlg:
+		return ev.HashAlg == 0
+	case fDigest:
+		return len(ev.Digest) == 0
+	case fHashState:
+		return ev.HashState == 0
 	}
 	// Header and most process fields are not worth checking: they are rarely zero at the end of a layout.
 	return false
@@ -274,6 +304,28 @@ func (d *decoder) processField(ev *RawEvent, f field) bool {
 		if p, ok = r.readBytes(); ok && string(p) != ev.Hook {
 			ev.Hook = string(p)
 		}
+	default:
+		return d.contentField(ev, f)
+	}
+	return ok
+}
+
+func (d *decoder) contentField(ev *RawEvent, f field) bool {
+	r := &d.r
+	var ok bool
+	switch f {
+	case fGeneration:
+		ok = readUint32(r, &ev.Generation)
+	case fSize:
+		ev.Size, ok = r.readUint(math.MaxUint64)
+	case fMtime:
+		ev.Mtime, ok = r.readSigned(math.MinInt64, math.MaxInt64)
+	case fHashAlg:
+		ok = readUint8(r, (*uint8)(&ev.HashAlg), uint8(HashSHA512))
+	case fDigest:
+		ok = d.bytes(&ev.Digest)
+	case fHashState:
+		ok = readUint8(r, (*uint8)(&ev.HashState), uint8(numHashStates-1))
 	default:
 		return r.fail("no decoder for field %d", f)
 	}

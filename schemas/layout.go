@@ -48,6 +48,12 @@ const (
 	fLost
 	fHook
 	fOldPath
+	fGeneration
+	fSize
+	fMtime
+	fHashAlg
+	fDigest
+	fHashState
 	numFields
 )
 
@@ -61,6 +67,8 @@ var fieldNames = [numFields]string{
 	fComm: "comm", fProcStart: "proc_start", fCgroupID: "cgroup_id", fMntNS: "mntns",
 	fPPid: "ppid", fParentStart: "parent_start", fExe: "exe", fArgs: "args", fCgroup: "cgroup",
 	fExitCode: "exit_code", fScanEpoch: "scan_epoch", fLost: "lost", fHook: "hook", fOldPath: "old_path",
+	fGeneration: "generation", fSize: "size", fMtime: "mtime", fHashAlg: "hash_alg", fDigest: "digest",
+	fHashState: "hash_state",
 }
 
 func (f field) String() string { return fieldNames[f] }
@@ -109,4 +117,5 @@ var layouts = [numKinds][]field{
 	KindScanEntry:   scanLayout(fDev, fScanEpoch, fIno, fParentIno, fName, fMode, fNlink, fUID, fGID, fPath),
 	KindScanEnd:     scanLayout(fDev, fScanEpoch),
 	KindLoss:        scanLayout(fDev, fLost, fHook),
+	KindContent:     fileLayout(fMode, fGeneration, fSize, fMtime, fHashAlg, fDigest, fHashState, fAux),
 }

@@ -7,7 +7,8 @@ type Kind uint8
 
 // Kinds of raw events. File kinds carry the names of BEHAVIOUR.md's FILE_ACTIVITY types; process kinds
 // (exec, fork, exit) feed the resolver's process table; scan kinds carry a sensor's view of a filesystem
-// in epochs; loss reports what the kernel or the sensor dropped.
+// in epochs; loss reports what the kernel or the sensor dropped; content is a file's content hash, taken by
+// the sensor after the last writer released the file.
 const (
 	KindCreation Kind = iota + 1
 	KindOpen
@@ -31,6 +32,7 @@ const (
 	KindScanEntry
 	KindScanEnd
 	KindLoss
+	KindContent
 
 	numKinds = iota + 1
 )
@@ -58,6 +60,7 @@ var kindNames = [numKinds]string{
 	KindScanEntry:   "scan_entry",
 	KindScanEnd:     "scan_end",
 	KindLoss:        "loss",
+	KindContent:     "content",
 }
 
 // String returns the type name used in FILE_ACTIVITY subjects and documents, e.g. "xattr_set".
@@ -181,4 +184,69 @@ type RawEvent struct {
 
 	Lost uint64 // loss: how many records were dropped
 	Hook string // loss: where (a hook or "spool")
+
+	// Content: the file's identity beyond (Dev, Ino), and what its content was once its last writer was done.
+	Generation uint32    // i_generation: with Ino, what a file handle names
+	Size       uint64    // st_size when hashed
+	Mtime      int64     // st_mtime when hashed, unix ns
+	HashAlg    HashAlg   // the digest's algorithm
+	Digest     []byte    // the digest, only with HashOK
+	HashState  HashState // whether Digest is the content, or why there is none
+}
+
+// HashAlg is a content digest's algorithm. The values are part of the wire format.
+type HashAlg uint8
+
+// Algorithms.
+const (
+	HashSHA256 HashAlg = 1
+	HashSHA512 HashAlg = 2
+)
+
+// String is the algorithm's name, as in FILE_ACTIVITY's "sha256:<hex>".
+func (a HashAlg) String() string {
+	switch a {
+	case HashSHA256:
+		return "sha256"
+	case HashSHA512:
+		return "sha512"
+	}
+	return "hash(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseHashAlg is the algorithm named s ("sha256", "sha512").
+func ParseHashAlg(s string) (HashAlg, bool) {
+	for _, a := range []HashAlg{HashSHA256, HashSHA512} {
+		if a.String() == s {
+			return a, true
+		}
+	}
+	return 0, false
+}
+
+// HashState says whether a content event's digest is the file's content, or why there is none. The values
+// are part of the wire format; the names are FILE_ACTIVITY's hash_state.
+type HashState uint8
+
+// States.
+const (
+	HashOK                HashState = 1 // Digest is the whole content
+	HashTooLarge          HashState = 2 // over the sensor's hash.max_size: not read
+	HashChangedDuringHash HashState = 3 // the file changed while it was read: the sensor tries again once it is quiet
+	HashUnreadable        HashState = 4 // it could not be opened or read, or the inode found is not the event's (Aux says why)
+	HashRateLimited       HashState = 5 // the hasher's queue was full: not hashed this time
+
+	numHashStates = iota + 1
+)
+
+var hashStateNames = [numHashStates]string{
+	HashOK: "ok", HashTooLarge: "too_large", HashChangedDuringHash: "changed_during_hash",
+	HashUnreadable: "unreadable", HashRateLimited: "rate_limited",
+}
+
+func (s HashState) String() string {
+	if s > 0 && s < numHashStates {
+		return hashStateNames[s]
+	}
+	return "hash_state(" + strconv.Itoa(int(s)) + ")"
 }
