@@ -20,6 +20,14 @@ type Publisher interface {
 	Publish(ctx context.Context, m publish.Msg) error
 }
 
+// ledger is what the batcher tells the kernel record accounting (*accounting.Ledger): which batch
+// carries which kernel records, and which records it could not hand on.
+type ledger interface {
+	Handed(id string, ranges []schemas.SeqRange, opened time.Time) string
+	Settle(ranges []schemas.SeqRange, at time.Time)
+	Forget(id string)
+}
+
 // batcher gives events the sensor's sequence, collects them per filesystem and hands a batch to the
 // publisher when it reaches BatchConfig's count or size, or when its oldest event has waited MaxDelay.
 // Events are encoded as they arrive, so an event's byte slices need to live only during add. It is safe
@@ -29,7 +37,7 @@ type batcher struct {
 	cfg        BatchConfig
 	seqs       *seqstore.Store
 	pub        Publisher
-	cov        *coverage
+	acct       ledger
 	ctx        context.Context
 	m          *metrics
 	log        *zap.Logger
@@ -55,8 +63,8 @@ type pending struct {
 	kseqs       []schemas.SeqRange
 }
 
-func newBatcher(ctx context.Context, host, boot string, cfg BatchConfig, seqs *seqstore.Store, pub Publisher, cov *coverage, m *metrics, log *zap.Logger) *batcher {
-	b := &batcher{host: host, boot: boot, cfg: cfg, seqs: seqs, pub: pub, cov: cov, ctx: ctx, m: m, log: log, open: map[uint64]*pending{}}
+func newBatcher(ctx context.Context, host, boot string, cfg BatchConfig, seqs *seqstore.Store, pub Publisher, acct ledger, m *metrics, log *zap.Logger) *batcher {
+	b := &batcher{host: host, boot: boot, cfg: cfg, seqs: seqs, pub: pub, acct: acct, ctx: ctx, m: m, log: log, open: map[uint64]*pending{}}
 	b.timer = time.AfterFunc(time.Hour, b.onTimer)
 	b.timer.Stop()
 	return b
@@ -271,7 +279,7 @@ func (b *batcher) flushLocked(p *pending) {
 		b.m.dropped.WithLabelValues("sequence").Add(float64(n))
 		b.log.Error("cannot number a batch; its events are lost", zap.Int("events", n), zap.Error(err))
 		p.buf, p.n = p.buf[:0], 0
-		b.cov.settle(kseqs, time.Now()) // counted in dropped_total
+		b.acct.Settle(kseqs, time.Now()) // counted in dropped_total
 		return
 	}
 	data := b.encode(p, batchSeq)
@@ -281,8 +289,7 @@ func (b *batcher) flushLocked(p *pending) {
 		Data: data, Events: n, FirstSeq: first, LastSeq: last,
 	}
 	if len(kseqs) > 0 {
-		msg.Header = nats.Header{schemas.KernelSeqsHeader: {b.cov.header(kseqs)}}
-		b.cov.handed(msg.MsgID, kseqs, p.opened)
+		msg.Header = nats.Header{schemas.KernelSeqsHeader: {b.acct.Handed(msg.MsgID, kseqs, p.opened)}}
 	}
 	b.publishLocked(msg)
 }
@@ -299,7 +306,7 @@ func (b *batcher) encode(p *pending, batchSeq uint64) []byte {
 func (b *batcher) publishLocked(msg publish.Msg) {
 	err := b.pub.Publish(b.ctx, msg)
 	if err != nil {
-		b.cov.forget(msg.MsgID) // counted and reported below or by the publisher
+		b.acct.Forget(msg.MsgID) // counted and reported below or by the publisher
 	}
 	switch {
 	case err == nil:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/schemas"
+	"github.com/factstream/factstream/sensor/accounting"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,7 +69,7 @@ func testBatcher(t *testing.T, cfg BatchConfig, pub Publisher) *batcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBatcher(context.Background(), "node1", "boot1", cfg, seqs, pub, newCoverage(1, 0), m, zaptest.NewLogger(t))
+	b := newBatcher(context.Background(), "node1", "boot1", cfg, seqs, pub, accounting.New(accounting.Checkpoint{}, 1, accounting.Options{}), m, zaptest.NewLogger(t))
 	t.Cleanup(b.stop)
 	return b
 }
@@ -213,7 +214,7 @@ func TestBroadcastLossManyHoles(t *testing.T) {
 	for i := range uint64(2500) {
 		holes = append(holes, schemas.SeqRange{Lo: 10 * i, Hi: 10*i + 2})
 	}
-	b.broadcastLoss(7500, HookRingSequence, holes)
+	b.broadcastLoss(7500, accounting.HookRingSequence, holes)
 	b.flush()
 	var named []schemas.SeqRange
 	var lost uint64

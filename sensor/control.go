@@ -34,12 +34,12 @@ func (s *Sensor) Status() Status {
 	s.scanMu.Lock()
 	prefixes := append([]string(nil), s.prefixes...)
 	s.scanMu.Unlock()
-	delivered, _ := s.acct.cov.state(time.Now())
+	cp := s.acct.Checkpoint(s.cfg.BootID, time.Now())
 	return Status{
 		Host: s.cfg.Host, BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Ready: s.ready.Load(),
 		Paths: s.set.Load().Strings(), Prefixes: prefixes, Sequence: s.seqs.Peek(seqstore.Events), LastSeq: last,
-		KernelSeq: s.acct.kernelSeq(), Delivered: delivered, Instance: s.acct.cov.instance, Restart: s.acct.restart.state(),
-		Pending: queued, Spool: s.spoolStatus(), Counters: s.acct.kloss.counters(), LastScan: s.lastScan.Load(),
+		KernelSeq: s.acct.KernelSeq(), Delivered: cp.KernelSeq, Instance: cp.Instance, Restart: s.acct.RestartState(),
+		Pending: queued, Spool: s.spoolStatus(), Counters: cp.Counters, LastScan: s.lastScan.Load(),
 	}
 }
 

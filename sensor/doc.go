@@ -11,7 +11,8 @@
 //     records.
 //   - Patterns: package glob at the top level (matching, the kernel prefix plan; glob.Set.Match is
 //     the rule the resolver and the client apply too). The walk: sensor/scan. Durable counters:
-//     sensor/seqstore.
+//     sensor/seqstore. The accounting of kernel records (sequence holes, ring-full counters, what is
+//     delivered, the restart check) and the checkpoint: sensor/accounting.
 //   - Configuration: Config and its parts, loaded by Load from defaults, a YAML file, FACTSTREAM_*
 //     variables and flags (each overriding the one before) and checked by Validate.
 //
@@ -49,7 +50,7 @@
 //     for (schemas.KernelSeqsHeader); the checkpoint holds the highest kernel sequence up to which every
 //     record is acknowledged by JetStream or reported lost there, and the time from which later batches
 //     were stored. The next run holds the holes it finds until it has read back what the previous run
-//     spooled and stored after that time (restartCheck), and reports the holes less those.
+//     spooled and stored after that time (sensor/accounting's restart check), and reports the holes less those.
 //
 // # Concurrency
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/internal/logsample"
 	"github.com/factstream/factstream/schemas"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
@@ -19,54 +20,79 @@ const readBackoff = 50 * time.Millisecond
 // warnEvery is how often the drain loop logs each of its warnings, which could repeat per record.
 const warnEvery = 10 * time.Second
 
+// HookUnknownKind names loss events for records of a kind this sensor does not know.
+const HookUnknownKind = "unknown_kind"
+
 // drain reads the ring buffer on its own goroutine, with one reused record, until ctx ends or the
-// source is closed: each record is checked against the kernel sequence, converted and batched. The read
-// returns at each poll deadline (PollInterval when the probes wake the sensor only for WakeupBytes, else
-// idleTick), which reads what did not wake it and bounds how long an ended ctx goes unseen (the reader
-// cannot be woken from another goroutine: its deadline is set under the lock a read holds); every
-// idleTick it looks up (holes that have stayed open).
+// source is closed. Each record is read, accounted for (its kernel sequence checked), converted and
+// batched. The read returns at each poll deadline (PollInterval when the probes wake the sensor only for
+// WakeupBytes, else idleTick), which reads what did not wake it and bounds how long an ended ctx goes
+// unseen (the reader cannot be woken from another goroutine: its deadline is set under the lock a read
+// holds); every idleTick it looks up (holes that have stayed open).
 func (s *Sensor) drain(ctx context.Context) error {
 	var (
 		ev    bpf.Event
 		raw   schemas.RawEvent
-		reads uint64
+		reads = readCount{m: s.m.ringReads}
 		warn  = logsample.New(s.log, warnEvery, s.m.logSuppressed)
 		tick  = pollTick{every: s.pollEvery(), idle: time.Now()}
 	)
-	defer func() { s.m.ringReads.Add(float64(reads)) }()
+	defer reads.flush()
 	s.probes.SetDeadline(time.Now().Add(tick.every))
 	for ctx.Err() == nil {
-		err := s.probes.ReadInto(&ev)
-		if err != nil {
+		if err := s.probes.ReadInto(&ev); err != nil {
 			if done, err := s.readFailed(err, warn, &tick); done {
 				return err
 			}
 			continue
 		}
-		if reads++; reads&1023 == 0 {
-			s.m.ringReads.Add(1024)
-			reads = 0
+		reads.add()
+		s.acct.Observe(ev.Seq)
+		if !s.convert(&ev, &raw) {
+			continue
 		}
-		if err := s.handle(&ev, &raw); err != nil {
+		if err := s.batchKernel(&raw, ev.Seq); err != nil {
 			warn.Log(zap.ErrorLevel, "cannot batch an event", zap.Error(err))
 		}
 	}
 	return nil
 }
 
-// handle is what happens to each record read: it is accounted for (its kernel sequence checked), converted
-// (raw is scratch space) and batched.
-func (s *Sensor) handle(ev *bpf.Event, raw *schemas.RawEvent) error {
-	s.acct.observe(ev.Seq)
+// readCount counts the records read into ring_reads_total, 1024 at a time and the rest at the end.
+type readCount struct {
+	m prometheus.Counter
+	n uint64
+}
+
+func (r *readCount) add() {
+	if r.n++; r.n&1023 == 0 {
+		r.flush()
+	}
+}
+
+func (r *readCount) flush() {
+	r.m.Add(float64(r.n))
+	r.n = 0
+}
+
+// convert turns record ev into raw (scratch space); a record of an unknown kind is reported lost instead,
+// and convert returns false.
+func (s *Sensor) convert(ev *bpf.Event, raw *schemas.RawEvent) bool {
 	if err := Convert(raw, ev, s.clock); err != nil {
 		s.m.dropped.WithLabelValues(HookUnknownKind).Inc()
 		s.batch.loss(uint64(ev.Dev), 1, HookUnknownKind, []schemas.SeqRange{{Lo: ev.Seq, Hi: ev.Seq}})
-		return nil
+		return false
 	}
+	return true
+}
+
+// batchKernel batches raw, converted from kernel record kseq, and starts what it calls for: a rescan of
+// a missing base it shows created, or of a directory it shows moved into the tracked tree.
+func (s *Sensor) batchKernel(raw *schemas.RawEvent, kseq uint64) error {
 	if raw.Kind == schemas.KindMkdir && raw.Monitored == schemas.MonitoredByPath {
 		s.checkAppeared(raw.Path)
 	}
-	if err := s.batch.addKernel(raw, ev.Seq); err != nil {
+	if err := s.batch.addKernel(raw, kseq); err != nil {
 		return err
 	}
 	if movedIn(raw) {
@@ -109,7 +135,7 @@ func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (
 		now := time.Now()
 		if now.Sub(tick.idle) >= idleTick {
 			tick.idle = now
-			s.acct.idle(now)
+			s.acct.Idle(now)
 		}
 		s.probes.SetDeadline(now.Add(tick.every))
 		return false, nil
@@ -118,7 +144,7 @@ func (s *Sensor) readFailed(err error, warn *logsample.Logger, tick *pollTick) (
 	case errors.Is(err, bpf.ErrMalformed):
 		// Its sequence number is not trusted: the hole it leaves is reported as malformed.
 		s.m.ringErrors.WithLabelValues("malformed").Inc()
-		s.acct.malformed()
+		s.acct.Malformed()
 		warn.Log(zap.WarnLevel, "malformed record in the ring buffer; it will be reported as lost", zap.Error(err))
 		return false, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/factstream/factstream/internal/bpffstest"
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
 	"github.com/factstream/factstream/schemas"
+	"github.com/factstream/factstream/sensor/accounting"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -177,12 +178,12 @@ func killPinned(t *testing.T, ringSize int, overflow bool) {
 		t.Errorf("delivered %d + reported lost %d = %d, want every kernel record 1..%d accounted for once",
 			a.delivered, a.lost, a.delivered+a.lost, a.max)
 	}
-	if a.lostBy[HookRestart] == 0 {
+	if a.lostBy[accounting.HookRestart] == 0 {
 		// Not wrong (the kill came when everything read was stored; the sum above still holds), but
 		// then this run did not exercise the count of what a killed run loses.
 		t.Logf("the killed run had delivered everything it read")
 	}
-	if ringFull := a.lost - a.lostBy[HookRestart] - a.lostBy[HookRingSequence]; overflow && ringFull == 0 {
+	if ringFull := a.lost - a.lostBy[accounting.HookRestart] - a.lostBy[accounting.HookRingSequence]; overflow && ringFull == 0 {
 		t.Errorf("the ring buffer overflowed while no sensor ran, and no loss names the hooks that lost records: %v", a.lostBy)
 	}
 	if a.reusedSensorSeqs != 0 {

@@ -45,11 +45,11 @@ func (s *Sensor) poll(now time.Time) {
 	} else {
 		s.m.kernelCounters.update(c)
 	}
-	losses, ranges := s.acct.poll(c, now)
+	losses, ranges := s.acct.Poll(c, now)
 	s.saveCheckpoint()
 	for _, l := range losses {
-		s.log.Warn("kernel records lost", zap.String("hook", l.hook), zap.Uint64("records", l.n))
-		s.batch.broadcastLoss(l.n, l.hook, ranges)
+		s.log.Warn("kernel records lost", zap.String("hook", l.Hook), zap.Uint64("records", l.Records))
+		s.batch.broadcastLoss(l.Records, l.Hook, ranges)
 		ranges = nil
 	}
 	s.publishLosses()
@@ -91,8 +91,8 @@ func (s *Sensor) publishLosses() {
 
 // saveCheckpoint records where the sensor stands in the kernel's record stream.
 func (s *Sensor) saveCheckpoint() {
-	cp := s.acct.checkpoint(s.cfg.BootID, time.Now())
-	if err := cp.save(s.cfg.StateDir); err != nil {
+	cp := s.acct.Checkpoint(s.cfg.BootID, time.Now())
+	if err := cp.Save(s.cfg.StateDir); err != nil {
 		s.log.Warn("saving the kernel checkpoint", zap.Error(err))
 	}
 }

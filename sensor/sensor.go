@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/glob"
+	"github.com/factstream/factstream/sensor/accounting"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/nats-io/nats.go"
@@ -22,9 +23,6 @@ import (
 const (
 	pollInterval = time.Second            // kernel counters, loss accounting, checkpoint
 	idleTick     = 100 * time.Millisecond // how often an idle drain loop looks up
-	gapGrace     = 250 * time.Millisecond // how long a hole in the kernel sequence may stay open
-	gapWindow    = 4096                   // or how many records may arrive after it
-	fullGrace    = 2 * time.Second        // how long a ring-full rise waits for its hole
 	closeTimeout = 10 * time.Second       // publishing what is left at shutdown
 	streamRetry  = 5 * time.Second        // retrying FACT_RAW provisioning while NATS is away
 	spoolDirName = "spool"
@@ -61,7 +59,7 @@ type Sensor struct {
 	pub    Publisher
 	owned  *publish.Publisher // the publisher the sensor created and closes
 	batch  *batcher
-	acct   *accountant // gaps, kernel loss, coverage, restart check and checkpoint of the kernel records
+	acct   *accounting.Ledger // gaps, kernel loss, coverage, restart check and checkpoint of the kernel records
 
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
@@ -129,12 +127,12 @@ func (s *Sensor) open() error {
 	if err != nil {
 		return err
 	}
-	cp, err := loadCheckpoint(s.cfg.StateDir, s.cfg.BootID)
+	cp, err := accounting.LoadCheckpoint(s.cfg.StateDir, s.cfg.BootID)
 	if err != nil {
 		s.log.Warn("ignoring the kernel checkpoint", zap.Error(err))
-		cp = checkpoint{}
+		cp = accounting.Checkpoint{}
 	}
-	s.acct = newAccountant(cp, s.kernel.Instance(), s.m, s.log, s.kick)
+	s.acct = accounting.New(cp, s.kernel.Instance(), accounting.Options{Gaps: s.m.seqGaps, Late: s.m.seqLate, Logger: s.log, Kick: s.kick})
 	if s.pub == nil {
 		if err := s.newPublisher(); err != nil {
 			return err
@@ -142,7 +140,7 @@ func (s *Sensor) open() error {
 	}
 	// Batches are handed to the publisher (Publish only queues them) until shutdown's last flush, after
 	// Run's ctx has ended: the batcher's lifetime is the publisher's, not Run's, and no ctx ends it.
-	s.batch = newBatcher(context.Background(), s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.acct.cov, s.m, s.log)
+	s.batch = newBatcher(context.Background(), s.cfg.Host, s.cfg.BootID, s.cfg.Batch, s.seqs, s.pub, s.acct, s.m, s.log)
 	return nil
 }
 
@@ -156,7 +154,7 @@ func (s *Sensor) newPublisher() error {
 		MemoryBytes: int64(s.cfg.Spool.MemoryBytes),
 		SpoolBytes:  int64(s.cfg.Spool.MaxBytes),
 		OnLoss:      s.onPublishLoss,
-		OnDone:      func(m publish.Msg) { s.acct.acked(m.MsgID) },
+		OnDone:      func(m publish.Msg) { s.acct.Acked(m.MsgID) },
 		OnRecovered: s.onRecovered,
 		Logger:      s.log.Named("publish"),
 		Registerer:  s.reg,
@@ -213,8 +211,8 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	})
 	g.Go(func() error { s.pollLoop(gctx); return nil })
 	g.Go(func() error { s.rescanLoop(gctx); return nil })
-	if s.acct.restarting() {
-		g.Go(func() error { s.checkRestart(gctx); return nil })
+	if since, ok := s.acct.Restarting(); ok {
+		g.Go(func() error { s.checkRestart(gctx, since); return nil })
 	}
 	if retry {
 		g.Go(func() error { s.retryProvision(gctx); return nil })
@@ -260,7 +258,7 @@ func (s *Sensor) start(ctx context.Context) error {
 // usually ended by now; it only bounds the publisher's Close.
 func (s *Sensor) shutdown(ctx context.Context) error {
 	s.ready.Store(false) // again: start may have finished as ctx ended
-	s.acct.flush()
+	s.acct.Flush()
 	s.poll(time.Now())
 	s.batch.stop()
 	s.batch.flush()
@@ -270,7 +268,7 @@ func (s *Sensor) shutdown(ctx context.Context) error {
 	}
 	s.saveCheckpoint() // after the last acknowledgements
 	errs = append(errs, s.seqs.Close())
-	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.acct.kernelSeq()))
+	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.acct.KernelSeq()))
 	return errors.Join(errs...)
 }
 

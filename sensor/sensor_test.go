@@ -14,6 +14,7 @@ import (
 
 	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/schemas"
+	"github.com/factstream/factstream/sensor/accounting"
 )
 
 func statIno(t *testing.T, p string) (dev, ino uint64) {
@@ -129,7 +130,7 @@ func TestKernelSequenceGaps(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "loss events", func() bool {
 		l := lossEvents(t, pub)
-		return l["file_open"]+l["path_mkdir"]+l[HookRingSequence] == 4
+		return l["file_open"]+l["path_mkdir"]+l[accounting.HookRingSequence] == 4
 	})
 	// A ring-full rise whose hole never shows (nothing read after it) is reported after a grace
 	// period, and not again when the hole shows.
@@ -139,7 +140,7 @@ func TestKernelSequenceGaps(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	r.stop(t)
 	got := lossEvents(t, pub)
-	want := map[string]uint64{"file_open": 3, "path_mkdir": 1, HookRingSequence: 1}
+	want := map[string]uint64{"file_open": 3, "path_mkdir": 1, accounting.HookRingSequence: 1}
 	for h, n := range want {
 		if got[h] != n {
 			t.Errorf("lost at %s: %d, want %d (all: %v)", h, got[h], n, got)
@@ -157,40 +158,6 @@ func TestKernelSequenceGaps(t *testing.T) {
 	}
 	if onDev != 1 {
 		t.Errorf("path_mkdir loss on dev %d: %d events, want 1", dev, onDev)
-	}
-}
-
-func TestGapTracker(t *testing.T) {
-	now := time.Unix(0, 0)
-	clock := func() time.Time { return now }
-	g := newGapTracker(4, 100*time.Millisecond)
-	var lost uint64
-	for _, s := range []uint64{10, 12, 11, 13} {
-		lost += g.observe(s, clock)
-	}
-	if lost != 0 || g.contiguous() != 13 {
-		t.Fatalf("reordered records: lost %d, contiguous %d", lost, g.contiguous())
-	}
-	for _, s := range []uint64{16, 17} { // 14, 15 missing
-		lost += g.observe(s, clock)
-	}
-	if lost != 0 {
-		t.Fatalf("a hole counted before its grace: %d", lost)
-	}
-	now = now.Add(200 * time.Millisecond)
-	if lost = g.idle(now); lost != 2 || g.contiguous() != 17 {
-		t.Fatalf("after the grace: lost %d contiguous %d, want 2 and 17", lost, g.contiguous())
-	}
-	g.observe(15, clock)
-	if g.late != 1 {
-		t.Errorf("a record after its write-off is not counted late")
-	}
-	lost = 0
-	for _, s := range []uint64{19, 20, 21, 22, 23} { // 18 missing; the window (4) overflows
-		lost += g.observe(s, clock)
-	}
-	if lost != 1 {
-		t.Errorf("window overflow: lost %d, want 1", lost)
 	}
 }
 

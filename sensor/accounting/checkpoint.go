@@ -1,4 +1,4 @@
-package sensor
+package accounting
 
 import (
 	"encoding/json"
@@ -8,46 +8,48 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/factstream/factstream/bpf"
+	"github.com/factstream/factstream/schemas"
 )
 
 // checkpointFile is the kernel checkpoint inside the state directory.
 const checkpointFile = "kernel.json"
 
-// checkpoint is where the sensor stood in the kernel's record stream: the probes' instance, the highest
+// Checkpoint is where the sensor stood in the kernel's record stream: the probes' instance, the highest
 // kernel sequence at and below which every record was delivered to JetStream or reported lost there,
 // the time from which batches accounting for later records may have been stored, and the counters. With
 // pinned probes the kernel keeps recording while the sensor is down; the next run reads what was stored
 // since Since to count exactly what the crashed run read from the kernel but never delivered.
-type checkpoint struct {
-	BootID    string       `json:"boot_id"`
-	Instance  uint64       `json:"instance"`
-	KernelSeq uint64       `json:"kernel_seq"`
-	Since     time.Time    `json:"since"`
-	Counters  bpf.Counters `json:"counters"`
+type Checkpoint struct {
+	BootID    string           `json:"boot_id"`
+	Instance  uint64           `json:"instance"`
+	KernelSeq uint64           `json:"kernel_seq"`
+	Since     time.Time        `json:"since"`
+	Counters  schemas.Counters `json:"counters"`
 }
 
-// loadCheckpoint reads the checkpoint of bootID; another boot's or none is the zero checkpoint.
-func loadCheckpoint(dir, bootID string) (checkpoint, error) {
+// LoadCheckpoint reads the checkpoint of bootID from the state directory dir; another boot's or none is
+// the zero Checkpoint.
+func LoadCheckpoint(dir, bootID string) (Checkpoint, error) {
 	b, err := os.ReadFile(filepath.Join(dir, checkpointFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return checkpoint{}, nil
+		return Checkpoint{}, nil
 	}
 	if err != nil {
-		return checkpoint{}, fmt.Errorf("reading kernel checkpoint: %w", err)
+		return Checkpoint{}, fmt.Errorf("reading kernel checkpoint: %w", err)
 	}
-	var cp checkpoint
+	var cp Checkpoint
 	if err := json.Unmarshal(b, &cp); err != nil {
-		return checkpoint{}, fmt.Errorf("reading kernel checkpoint %s: %w", filepath.Join(dir, checkpointFile), err)
+		return Checkpoint{}, fmt.Errorf("reading kernel checkpoint %s: %w", filepath.Join(dir, checkpointFile), err)
 	}
 	if cp.BootID != bootID {
-		return checkpoint{}, nil
+		return Checkpoint{}, nil
 	}
 	return cp, nil
 }
 
-// save writes the checkpoint atomically: a temporary file, fsync, rename, fsync of the directory.
-func (cp checkpoint) save(dir string) error {
+// Save writes the checkpoint to the state directory dir atomically: a temporary file, fsync, rename,
+// fsync of the directory.
+func (cp Checkpoint) Save(dir string) error {
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return fmt.Errorf("encoding kernel checkpoint: %w", err)

@@ -1,4 +1,4 @@
-package sensor
+package accounting
 
 import (
 	"maps"
@@ -6,22 +6,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/schemas"
 )
 
-// Hooks named in loss events that are not kernel hooks.
+// Hooks named in the losses the accounting reports that are not kernel hooks.
 const (
 	HookRingSequence = "ring_sequence" // a hole in the kernel's record sequence no counter explains
 	HookRestart      = "restart"       // records between the last checkpoint and the first record after a restart
 	HookMalformed    = "malformed"     // records read from the ring buffer that did not decode
-	HookUnknownKind  = "unknown_kind"  // records of a kind this sensor does not know
 )
 
-// lossCount is one loss event to publish: n records lost at hook.
-type lossCount struct {
-	hook string
-	n    uint64
+// Loss is one loss event to publish: Records kernel records lost at Hook (a kernel hook whose
+// ringbuffer_full counter rose, or one of the Hook constants).
+type Loss struct {
+	Hook    string
+	Records uint64
 }
 
 // kernelLoss reconciles the two ways the kernel's lost records show: holes in the record sequence
@@ -32,7 +31,7 @@ type lossCount struct {
 // It is safe for concurrent use.
 type kernelLoss struct {
 	mu        sync.Mutex
-	last      bpf.Counters      // the previous reading
+	last      schemas.Counters  // the previous reading
 	full      map[string]uint64 // ringbuffer_full rises not reported yet
 	fullSince time.Time
 	prepaid   uint64             // rises reported before their holes were seen
@@ -43,7 +42,7 @@ type kernelLoss struct {
 	grace     time.Duration
 }
 
-func newKernelLoss(prev bpf.Counters, grace time.Duration) *kernelLoss {
+func newKernelLoss(prev schemas.Counters, grace time.Duration) *kernelLoss {
 	return &kernelLoss{last: prev, full: map[string]uint64{}, grace: grace}
 }
 
@@ -67,7 +66,7 @@ func (k *kernelLoss) addMalformed() {
 }
 
 // counters returns the last reading.
-func (k *kernelLoss) counters() bpf.Counters {
+func (k *kernelLoss) counters() schemas.Counters {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return maps.Clone(k.last)
@@ -76,7 +75,7 @@ func (k *kernelLoss) counters() bpf.Counters {
 // poll takes a new counter reading (nil when it could not be read) and returns the losses to publish, and
 // where in the sequence the holes they report are (all holes known so far: the counts report each once,
 // some of them earlier, when a counter rose before its hole was seen).
-func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas.SeqRange) {
+func (k *kernelLoss) poll(c schemas.Counters, now time.Time) ([]Loss, []schemas.SeqRange) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	ranges := k.ranges
@@ -84,7 +83,7 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas
 	if c != nil {
 		k.rises(c, now)
 	}
-	var out []lossCount
+	var out []Loss
 	take := func(pool *uint64, hook string) {
 		if m := min(*pool, k.holes); m > 0 {
 			// A counter explains the holes of this run first: those across a restart are most
@@ -96,7 +95,7 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas
 				k.restart -= m - other
 			}
 			if hook != "" {
-				out = append(out, lossCount{hook, m})
+				out = append(out, Loss{hook, m})
 			}
 		}
 	}
@@ -108,12 +107,12 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas
 		k.full[h] = n
 	}
 	if r := min(k.restart, k.holes); r > 0 {
-		out = append(out, lossCount{HookRestart, r})
+		out = append(out, Loss{HookRestart, r})
 		k.holes -= r
 		k.restart = 0
 	}
 	if k.holes > 0 {
-		out = append(out, lossCount{HookRingSequence, k.holes})
+		out = append(out, Loss{HookRingSequence, k.holes})
 		k.holes = 0
 	}
 	return append(out, k.expire(now)...), ranges
@@ -121,7 +120,7 @@ func (k *kernelLoss) poll(c bpf.Counters, now time.Time) ([]lossCount, []schemas
 
 // rises adds the ringbuffer_full rises since the previous reading. A counter below its previous value
 // means the probes were loaded afresh: all of it is new.
-func (k *kernelLoss) rises(c bpf.Counters, now time.Time) {
+func (k *kernelLoss) rises(c schemas.Counters, now time.Time) {
 	for h, v := range c {
 		prev := k.last[h].RingbufferFull
 		d := v.RingbufferFull - prev
@@ -147,14 +146,14 @@ func (k *kernelLoss) pendingFull() uint64 {
 }
 
 // expire reports rises whose holes have not shown within grace, and remembers them as prepaid.
-func (k *kernelLoss) expire(now time.Time) []lossCount {
+func (k *kernelLoss) expire(now time.Time) []Loss {
 	if k.pendingFull() == 0 || now.Sub(k.fullSince) < k.grace {
 		return nil
 	}
-	var out []lossCount
+	var out []Loss
 	for _, h := range slices.Sorted(maps.Keys(k.full)) {
 		if n := k.full[h]; n > 0 {
-			out = append(out, lossCount{h, n})
+			out = append(out, Loss{h, n})
 			k.prepaid += n
 		}
 	}
