@@ -15,7 +15,7 @@ func TestLayering(t *testing.T) {
 		"github.com/factstream/factstream/sensor",
 		"github.com/factstream/factstream/bpf",
 	}
-	for _, dir := range []string{".", "./lease", "./projection", "./internal/snapcodec", "../schemas", "../glob", "../client"} {
+	for _, dir := range []string{".", "./lease", "./projection", "./internal/snapcodec", "./internal/eventtest", "../schemas", "../glob", "../client"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -31,9 +31,10 @@ func TestLayering(t *testing.T) {
 }
 
 // TestProjectionWithoutNATS keeps the pure projections free of NATS: package projection (and its tests,
-// and the snapshot codec under it) must build and run from events alone, whatever carries them.
+// the snapshot codec under it and the events its tests are fed) must build and run from events alone,
+// whatever carries them.
 func TestProjectionWithoutNATS(t *testing.T) {
-	for _, dir := range []string{"./projection", "./internal/snapcodec"} {
+	for _, dir := range []string{"./projection", "./internal/snapcodec", "./internal/eventtest"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/hex"
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"strings"
 	"testing"
 )
@@ -12,13 +13,13 @@ import (
 // waiting for their process events, then a dead letter and a gap behind them).
 func heldView() *hostView {
 	s := newSensorSim("node-1", 1)
-	session(s, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	command(s, 2001, "/usr/bin/touch", []string{"touch", "x"}, create(30, srvMon, "x"))
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")) // held: no process event after it
-	s.batch++                                                             // a hole in the batch sequence
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	session(s, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	command(s, 2001, "/usr/bin/touch", []string{"touch", "x"}, eventtest.Create(30, srvMon, "x"))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")) // held: no process event after it
+	s.batch++                                                                       // a hole in the batch sequence
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	s.boot, s.batch = "boot-2", 0
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	v := newHostView(viewCfg(), "node-1", &collector{}, &viewStats{})
 	for _, m := range s.msgs {
 		v.receive(m)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"pgregory.net/rapid"
 )
@@ -33,7 +34,7 @@ func TestArbitraryEvents(t *testing.T) {
 				OldName:      []byte(name.Draw(t, "old name")),
 				TargetIno:    ino.Draw(t, "target"),
 				Flags:        schemas.Flags(rapid.IntRange(0, 31).Draw(t, "flags")),
-				Mode:         rapid.SampledFrom([]uint32{0, dirMode, fileMode}).Draw(t, "mode"),
+				Mode:         rapid.SampledFrom([]uint32{0, eventtest.DirMode, eventtest.FileMode}).Draw(t, "mode"),
 				Nlink:        uint32(rapid.IntRange(0, 3).Draw(t, "nlink")),
 				ScanEpoch:    rapid.Uint64Range(0, 2).Draw(t, "epoch"),
 			}
@@ -71,9 +72,9 @@ func FuzzReadSnapshot(f *testing.F) {
 		x.Apply(&ev)
 	}
 	f.Add(snapshot(f, x))
-	x.Apply(ptr(scanBegin(2)))
-	x.Apply(ptr(scanEntry(2, 12, 11, "a", fileMode)))
-	x.Apply(ptr(unlink(13, 11, "b", 1)))
+	x.Apply(eventtest.Ptr(eventtest.ScanBegin(2)))
+	x.Apply(eventtest.Ptr(eventtest.ScanEntry(2, 12, 11, "a", eventtest.FileMode)))
+	x.Apply(eventtest.Ptr(eventtest.Unlink(13, 11, "b", 1)))
 	f.Add(snapshot(f, x))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		y, _, err := ReadSnapshot(bytes.NewReader(data))
@@ -83,7 +84,7 @@ func FuzzReadSnapshot(f *testing.F) {
 		for ino := range uint64(20) {
 			y.Paths(ino)
 		}
-		y.Apply(ptr(create(99, 11, "z")))
+		y.Apply(eventtest.Ptr(eventtest.Create(99, 11, "z")))
 	})
 }
 

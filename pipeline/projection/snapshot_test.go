@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -18,12 +19,12 @@ func scanningIndex() *Index {
 		x.Apply(&ev)
 	}
 	for _, ev := range []schemas.RawEvent{
-		link(12, 11, "a", 10, "a-link"),
-		scanBegin(2),
-		scanRoot(2, 10, "/srv/mon"),
-		scanEntry(2, 11, 10, "etc", dirMode),
-		scanEntry(2, 12, 11, "a", fileMode),
-		unlink(13, 11, "b", 1),
+		eventtest.Link(12, 11, "a", 10, "a-link"),
+		eventtest.ScanBegin(2),
+		eventtest.ScanRoot(2, 10, "/srv/mon"),
+		eventtest.ScanEntry(2, 11, 10, "etc", eventtest.DirMode),
+		eventtest.ScanEntry(2, 12, 11, "a", eventtest.FileMode),
+		eventtest.Unlink(13, 11, "b", 1),
 		{Kind: schemas.KindLoss, Seq: 700},
 	} {
 		x.Apply(&ev)
