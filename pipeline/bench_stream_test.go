@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -89,16 +90,16 @@ func (l *streamLoader) wait(b *testing.B) {
 
 // scan publishes a scan epoch of the synthetic filesystem of n inodes.
 func (l *streamLoader) scan(b *testing.B, n int) {
-	l.add(b, ptr(scanBegin(1)))
-	l.add(b, ptr(scanRoot(1, synthIno(0), "/srv/mon")))
+	l.add(b, eventtest.Ptr(eventtest.ScanBegin(1)))
+	l.add(b, eventtest.Ptr(eventtest.ScanRoot(1, eventtest.SynthIno(0), "/srv/mon")))
 	var ev schemas.RawEvent
 	var name []byte
 	for i := 1; i < n; i++ {
-		name = synthEntry(&ev, name, n, i)
+		name = eventtest.SynthEntry(&ev, name, n, i)
 		ev.Name = bytes.Clone(name)
 		l.add(b, &ev)
 	}
-	l.add(b, ptr(scanEnd(1)))
+	l.add(b, eventtest.Ptr(eventtest.ScanEnd(1)))
 }
 
 // work publishes count events of the synthetic workload.
@@ -132,7 +133,7 @@ func BenchmarkRebuildFromStream(b *testing.B) {
 	l := &streamLoader{js: js}
 	start := time.Now()
 	l.scan(b, inodes)
-	l.work(b, synthWorkload(inodes, 100_000), events-inodes-1)
+	l.work(b, eventtest.SynthWorkload(inodes, 100_000), events-inodes-1)
 	l.done(b)
 	b.Logf("published %d events over %d inodes in %d messages in %s", l.seq, inodes, l.batch, time.Since(start).Round(time.Millisecond))
 	var before, after runtime.MemStats
@@ -172,7 +173,7 @@ func BenchmarkResumeFromStream(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	work := synthWorkload(inodes, 100_000)
+	work := eventtest.SynthWorkload(inodes, 100_000)
 	l := &streamLoader{js: js}
 	l.scan(b, inodes)
 	l.work(b, work, max(events-inodes-1-tail, 0))
@@ -236,7 +237,7 @@ func BenchmarkResolverFromStream(b *testing.B) {
 	l := &streamLoader{js: js}
 	l.scan(b, inodes)
 	work := events - inodes - 1
-	l.work(b, synthWorkload(inodes, 100_000), work)
+	l.work(b, eventtest.SynthWorkload(inodes, 100_000), work)
 	l.done(b)
 	for b.Loop() {
 		b.StopTimer()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -27,25 +28,26 @@ var containerID = strings.Repeat("4f3c2b1a", 8)
 // session starts sshd and a login shell, and scans /srv/mon holding the given files.
 func session(s *sensorSim, files ...schemas.RawEvent) {
 	s.emitAll(
-		forkEv(sshdPid, sshdSt, "sshd", 1, 1),
-		execEv(sshdPid, sshdSt, "/usr/sbin/sshd", []string{"sshd", "-D"}, "/system.slice/ssh.service"),
-		forkEv(shellPid, shellSt, "sshd", sshdPid, sshdSt),
-		execEv(shellPid, shellSt, "/usr/bin/bash", []string{"-bash"}, "/user.slice/session-1.scope"),
+		eventtest.Fork(sshdPid, sshdSt, "sshd", 1, 1),
+		eventtest.Exec(sshdPid, sshdSt, "/usr/sbin/sshd", []string{"sshd", "-D"}, "/system.slice/ssh.service"),
+		eventtest.Fork(shellPid, shellSt, "sshd", sshdPid, sshdSt),
+		eventtest.Exec(shellPid, shellSt, "/usr/bin/bash", []string{"-bash"}, "/user.slice/session-1.scope"),
 	)
-	scan := []schemas.RawEvent{scanBegin(1), scanRoot(1, srvMon, "/srv/mon")}
+	scan := []schemas.RawEvent{eventtest.ScanBegin(1), eventtest.ScanRoot(1, srvMon, "/srv/mon")}
 	scan = append(scan, files...)
-	s.emitAll(append(scan, scanEnd(1))...)
+	s.emitAll(append(scan, eventtest.ScanEnd(1))...)
 }
 
 // command runs exe as a child of the shell doing evs, as the sensor reports it.
 func command(s *sensorSim, pid uint32, exe string, args []string, evs ...schemas.RawEvent) {
 	start := uint64(pid) * 10
 	comm := exe[strings.LastIndexByte(exe, '/')+1:]
-	all := []schemas.RawEvent{forkEv(pid, start, "bash", shellPid, shellSt), execEv(pid, start, exe, args, "/user.slice/session-1.scope")}
+	all := []schemas.RawEvent{eventtest.Fork(pid, start, "bash", shellPid, shellSt),
+		eventtest.Exec(pid, start, exe, args, "/user.slice/session-1.scope")}
 	for _, ev := range evs {
 		all = append(all, by(ev, pid, start, comm))
 	}
-	s.emitAll(append(all, exitEv(pid, start, comm))...)
+	s.emitAll(append(all, eventtest.Exit(pid, start, comm))...)
 }
 
 func byPath(ev schemas.RawEvent, path string) schemas.RawEvent {
@@ -72,7 +74,7 @@ func describe(a *schemas.Activity) string {
 }
 
 func TestBehaviourTable(t *testing.T) {
-	existing := scanEntry(1, aTxt, srvMon, "a.txt", fileMode)
+	existing := eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode)
 	tests := []struct {
 		name  string
 		files []schemas.RawEvent // in the scan besides /srv/mon
@@ -81,10 +83,10 @@ func TestBehaviourTable(t *testing.T) {
 		check func(t *testing.T, acts []schemas.Activity)
 	}{
 		{"echo hi > /srv/mon/a.txt (new file)", nil, func(s *sensorSim) {
-			s.emitAll(by(create(30, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+			s.emitAll(by(eventtest.Create(30, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 		}, []string{"creation /srv/mon/a.txt"}, checkShell},
 		{"echo more >> /srv/mon/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
-			ev := by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")
+			ev := by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")
 			ev.Monitored = schemas.MonitoredByInode
 			s.emitAll(ev)
 		}, []string{"open /srv/mon/a.txt"}, checkShell},
@@ -93,8 +95,8 @@ func TestBehaviourTable(t *testing.T) {
 		}, nil, nil},
 		{"mkdir -p /srv/mon/x/y/z && touch /srv/mon/x/y/z/f", nil, func(s *sensorSim) {
 			command(s, 2002, "/usr/bin/mkdir", []string{"mkdir", "-p", "/srv/mon/x/y/z"},
-				mkdir(40, srvMon, "x"), mkdir(41, 40, "y"), mkdir(42, 41, "z"))
-			command(s, 2003, "/usr/bin/touch", []string{"touch", "/srv/mon/x/y/z/f"}, create(43, 42, "f"))
+				eventtest.Mkdir(40, srvMon, "x"), eventtest.Mkdir(41, 40, "y"), eventtest.Mkdir(42, 41, "z"))
+			command(s, 2003, "/usr/bin/touch", []string{"touch", "/srv/mon/x/y/z/f"}, eventtest.Create(43, 42, "f"))
 		}, []string{"mkdir /srv/mon/x", "mkdir /srv/mon/x/y", "mkdir /srv/mon/x/y/z", "creation /srv/mon/x/y/z/f"},
 			func(t *testing.T, acts []schemas.Activity) {
 				p := acts[3].Process
@@ -105,51 +107,51 @@ func TestBehaviourTable(t *testing.T) {
 			}},
 		{"mkdir /srv/other/d && touch /srv/other/d/f", nil, func(s *sensorSim) {
 			// A sensor does not report these; should it (matched by a prefix), the patterns drop them.
-			command(s, 2004, "/usr/bin/mkdir", []string{"mkdir", "/srv/other/d"}, byPath(mkdir(51, srvOther, "d"), "/srv/other/d"))
-			command(s, 2005, "/usr/bin/touch", []string{"touch", "/srv/other/d/f"}, byPath(create(52, 51, "f"), "/srv/other/d/f"))
+			command(s, 2004, "/usr/bin/mkdir", []string{"mkdir", "/srv/other/d"}, byPath(eventtest.Mkdir(51, srvOther, "d"), "/srv/other/d"))
+			command(s, 2005, "/usr/bin/touch", []string{"touch", "/srv/other/d/f"}, byPath(eventtest.Create(52, 51, "f"), "/srv/other/d/f"))
 		}, nil, nil},
 		{"mv /srv/other/f /srv/mon/f", nil, func(s *sensorSim) {
-			ev := rename(60, srvOther, "f", srvMon, "f", fileMode)
+			ev := eventtest.Rename(60, srvOther, "f", srvMon, "f", eventtest.FileMode)
 			ev.OldPath = []byte("/srv/other/f") // the kernel carries the untracked side's path
 			command(s, 2006, "/usr/bin/mv", []string{"mv", "/srv/other/f", "/srv/mon/f"}, ev)
 		}, []string{"rename /srv/mon/f old=/srv/other/f old.host="}, nil},
-		{"mv /srv/mon/f /srv/other/f", []schemas.RawEvent{scanEntry(1, 61, srvMon, "f", fileMode)}, func(s *sensorSim) {
-			ev := rename(61, srvMon, "f", srvOther, "f", fileMode)
+		{"mv /srv/mon/f /srv/other/f", []schemas.RawEvent{eventtest.ScanEntry(1, 61, srvMon, "f", eventtest.FileMode)}, func(s *sensorSim) {
+			ev := eventtest.Rename(61, srvMon, "f", srvOther, "f", eventtest.FileMode)
 			ev.Monitored, ev.OldMonitored = schemas.NotMonitored, schemas.MonitoredByParent
 			ev.Path, ev.Flags = []byte("/srv/other/f"), schemas.FlagPathOutside
 			command(s, 2007, "/usr/bin/mv", []string{"mv", "/srv/mon/f", "/srv/other/f"}, ev)
 		}, []string{"rename /srv/other/f host= old=/srv/mon/f old.host=/srv/mon/f"}, nil},
 		{"mv --exchange /srv/mon/a.txt /srv/other/b", []schemas.RawEvent{existing}, func(s *sensorSim) {
-			ev := rename(aTxt, srvMon, "a.txt", srvOther, "b", fileMode)
+			ev := eventtest.Rename(aTxt, srvMon, "a.txt", srvOther, "b", eventtest.FileMode)
 			ev.Monitored, ev.OldMonitored, ev.TargetIno = schemas.NotMonitored, schemas.MonitoredByInode, 80
 			ev.Path, ev.Flags = []byte("/srv/other/b"), schemas.FlagPathOutside|schemas.FlagRenameExchange
 			command(s, 2013, "/usr/bin/mv", []string{"mv", "--exchange", "/srv/mon/a.txt", "/srv/other/b"}, ev)
 		}, []string{"rename /srv/other/b host= old=/srv/mon/a.txt old.host=/srv/mon/a.txt",
 			"rename /srv/mon/a.txt old=/srv/other/b old.host="}, nil},
 		{"ln /srv/other/h /srv/mon/h", nil, func(s *sensorSim) {
-			ev := fileEvent(schemas.KindLink, 81, srvMon, "h")
-			ev.OldParentIno, ev.OldName, ev.OldPath, ev.Mode = srvOther, []byte("h"), []byte("/srv/other/h"), fileMode
+			ev := eventtest.FileEvent(schemas.KindLink, 81, srvMon, "h")
+			ev.OldParentIno, ev.OldName, ev.OldPath, ev.Mode = srvOther, []byte("h"), []byte("/srv/other/h"), eventtest.FileMode
 			command(s, 2014, "/usr/bin/ln", []string{"ln", "/srv/other/h", "/srv/mon/h"}, ev)
 		}, []string{"link /srv/mon/h target=/srv/other/h"}, nil},
 		{"/srv/mon bind-mounted at /mnt/m on the host; echo x >> /mnt/m/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
-			ev := by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")
+			ev := by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")
 			ev.Monitored, ev.Path, ev.Flags = schemas.MonitoredByInode, []byte("/mnt/m/a.txt"), schemas.FlagProcessView
 			s.emitAll(ev)
 		}, []string{"open /mnt/m/a.txt host=/srv/mon/a.txt"}, nil},
 		{"chmod 600 /srv/mon/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
-			ev := fileEvent(schemas.KindPermission, aTxt, srvMon, "a.txt")
+			ev := eventtest.FileEvent(schemas.KindPermission, aTxt, srvMon, "a.txt")
 			ev.Mode, ev.OldMode, ev.Monitored = 0o100600, 0o100644, schemas.MonitoredByInode
 			command(s, 2008, "/usr/bin/chmod", []string{"chmod", "600", "/srv/mon/a.txt"}, ev)
 		}, []string{"permission /srv/mon/a.txt mode=0600"}, nil},
 		{"rm /srv/mon/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
-			command(s, 2009, "/usr/bin/rm", []string{"rm", "/srv/mon/a.txt"}, unlink(aTxt, srvMon, "a.txt", 1))
+			command(s, 2009, "/usr/bin/rm", []string{"rm", "/srv/mon/a.txt"}, eventtest.Unlink(aTxt, srvMon, "a.txt", 1))
 		}, []string{"unlink /srv/mon/a.txt"}, nil},
 		{"a container with /srv/mon at /data writes /data/a.txt", []schemas.RawEvent{existing}, func(s *sensorSim) {
 			cg := "/system.slice/docker-" + containerID + ".scope"
-			ev := open(aTxt, srvMon, "a.txt")
+			ev := eventtest.Open(aTxt, srvMon, "a.txt")
 			ev.Monitored, ev.Path, ev.Flags = schemas.MonitoredByInode, []byte("/data/a.txt"), schemas.FlagProcessView
-			s.emitAll(forkEv(3000, 30_000, "containerd-shim", 1, 1),
-				execEv(3000, 30_000, "/bin/sh", []string{"sh", "-c", "echo x >> /data/a.txt"}, cg),
+			s.emitAll(eventtest.Fork(3000, 30_000, "containerd-shim", 1, 1),
+				eventtest.Exec(3000, 30_000, "/bin/sh", []string{"sh", "-c", "echo x >> /data/a.txt"}, cg),
 				by(ev, 3000, 30_000, "sh"))
 		}, []string{"open /data/a.txt host=/srv/mon/a.txt"}, func(t *testing.T, acts []schemas.Activity) {
 			if acts[0].Process.ContainerID != containerID || string(acts[0].Process.Exe) != "/bin/sh" {
@@ -157,9 +159,9 @@ func TestBehaviourTable(t *testing.T) {
 			}
 		}},
 		{"mkdir /srv/mon/d; mv /srv/mon/d /srv/mon/e; touch /srv/mon/e/f", nil, func(s *sensorSim) {
-			command(s, 2010, "/usr/bin/mkdir", []string{"mkdir", "/srv/mon/d"}, mkdir(70, srvMon, "d"))
-			command(s, 2011, "/usr/bin/mv", []string{"mv", "/srv/mon/d", "/srv/mon/e"}, rename(70, srvMon, "d", srvMon, "e", dirMode))
-			command(s, 2012, "/usr/bin/touch", []string{"touch", "/srv/mon/e/f"}, create(71, 70, "f"))
+			command(s, 2010, "/usr/bin/mkdir", []string{"mkdir", "/srv/mon/d"}, eventtest.Mkdir(70, srvMon, "d"))
+			command(s, 2011, "/usr/bin/mv", []string{"mv", "/srv/mon/d", "/srv/mon/e"}, eventtest.Rename(70, srvMon, "d", srvMon, "e", eventtest.DirMode))
+			command(s, 2012, "/usr/bin/touch", []string{"touch", "/srv/mon/e/f"}, eventtest.Create(71, 70, "f"))
 		}, []string{"mkdir /srv/mon/d", "rename /srv/mon/e old=/srv/mon/d old.host=/srv/mon/d", "creation /srv/mon/e/f"}, nil},
 	}
 	pats, err := NewPatterns([]string{"/srv/mon/**", "/srv/mon"}, nil)
@@ -225,8 +227,8 @@ func TestPatternsScope(t *testing.T) {
 		t.Error("a relative pattern was accepted")
 	}
 	acts := runView(t, pats, func(s *sensorSim) {
-		s.emitAll(scanBegin(1), scanRoot(1, 5, "/srv/app"), scanEnd(1))
-		s.emitAll(create(6, 5, "x.conf"), create(7, 5, "x.txt"), mkdir(8, 5, "sub"), create(9, 8, "y.conf"))
+		s.emitAll(eventtest.ScanBegin(1), eventtest.ScanRoot(1, 5, "/srv/app"), eventtest.ScanEnd(1))
+		s.emitAll(eventtest.Create(6, 5, "x.conf"), eventtest.Create(7, 5, "x.txt"), eventtest.Mkdir(8, 5, "sub"), eventtest.Create(9, 8, "y.conf"))
 	})
 	if len(acts) != 1 || string(acts[0].HostPath) != "/srv/app/x.conf" {
 		t.Fatalf("got %v", acts)
@@ -259,8 +261,8 @@ func TestContainerID(t *testing.T) {
 func TestExecAfterFileEvent(t *testing.T) {
 	s := newSensorSim("node-1", 1)
 	session(s)
-	evs := []schemas.RawEvent{by(create(30, srvMon, "a"), shellPid, shellSt, "bash"),
-		execEv(shellPid, shellSt, "/usr/bin/vim", []string{"vim"}, "")}
+	evs := []schemas.RawEvent{by(eventtest.Create(30, srvMon, "a"), shellPid, shellSt, "bash"),
+		eventtest.Exec(shellPid, shellSt, "/usr/bin/vim", []string{"vim"}, "")}
 	s.number(evs)
 	s.publish(0, evs[1:])
 	s.publish(testDev, evs[:1])
@@ -279,9 +281,9 @@ func TestExecAfterFileEvent(t *testing.T) {
 func TestLateProcessEvents(t *testing.T) {
 	s := newSensorSim("node-1", 1)
 	session(s)
-	evs := []schemas.RawEvent{forkEv(2000, 20_000, "bash", shellPid, shellSt),
-		execEv(2000, 20_000, "/usr/bin/touch", []string{"touch", "a"}, ""),
-		by(create(30, srvMon, "a"), 2000, 20_000, "touch"), exitEv(2000, 20_000, "touch")}
+	evs := []schemas.RawEvent{eventtest.Fork(2000, 20_000, "bash", shellPid, shellSt),
+		eventtest.Exec(2000, 20_000, "/usr/bin/touch", []string{"touch", "a"}, ""),
+		by(eventtest.Create(30, srvMon, "a"), 2000, 20_000, "touch"), eventtest.Exit(2000, 20_000, "touch")}
 	s.number(evs)
 	s.publish(testDev, evs[2:3])
 	s.publish(0, []schemas.RawEvent{evs[0], evs[1], evs[3]})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -77,15 +78,15 @@ func TestFaultsOverNATS(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	sim := newSensorSim("node-1", schemas.DefaultPartitions)
-	session(sim, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	session(sim, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	sim.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	sim.emitAll(schemas.RawEvent{Kind: schemas.KindLoss, Lost: 7, Hook: "inode_unlink"})
 	v2 := append([]byte(nil), sim.msgs[len(sim.msgs)-1].data...)
 	v2[1] = 2 // a newer schema version
 	sim.stream++
 	sim.msgs = append(sim.msgs, rawMsg{subject: sim.msgs[len(sim.msgs)-1].subject, seq: sim.stream, data: v2})
 	sim.batch++ // a batch that never arrives
-	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	sim.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	publish(t, js, toPub(sim))
 
 	out := readActivity(t, js)
@@ -175,8 +176,8 @@ func TestTailLost(t *testing.T) {
 	raw := createRawStream(t, js, schemas.DefaultPartitions)
 	ptrTB(t, EnsureStreams(ctx, js, StreamsConfig{}))
 	sim := newSensorSim("node-1", schemas.DefaultPartitions)
-	session(sim, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	session(sim, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	sim.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	publish(t, js, toPub(sim))
 	sent := len(sim.msgs)
 
@@ -190,8 +191,8 @@ func TestTailLost(t *testing.T) {
 	})
 	ptrTB(t, w.r.Close())
 
-	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
-	sim.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	sim.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	sim.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	publish(t, js, toPub(sim)[sent:])
 	ptrTB(t, raw.Purge(ctx, jetstream.WithPurgeSequence(uint64(sent+2)))) // retention took the tail's start
 

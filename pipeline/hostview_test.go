@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"pgregory.net/rapid"
 )
@@ -16,7 +17,7 @@ import (
 // unreadable messages and loss events.
 func genStream(t *rapid.T) *sensorSim {
 	s := newSensorSim("node-1", 1)
-	session(s, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
+	session(s, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
 	files := []uint64{aTxt}
 	names := map[uint64]string{aTxt: "a.txt"}
 	next := uint64(100)
@@ -29,25 +30,25 @@ func genStream(t *rapid.T) *sensorSim {
 			next++
 			names[next] = "f" + strconv.FormatUint(next, 10)
 			files = append(files, next)
-			ev = create(next, srvMon, names[next])
+			ev = eventtest.Create(next, srvMon, names[next])
 		case op == 1:
-			ev = open(rapid.SampledFrom(files).Draw(t, "file"), srvMon, "")
+			ev = eventtest.Open(rapid.SampledFrom(files).Draw(t, "file"), srvMon, "")
 			ev.Name = []byte(names[ev.Ino])
 		case op == 2:
 			i := rapid.IntRange(0, len(files)-1).Draw(t, "rm")
-			ev = unlink(files[i], srvMon, names[files[i]], 1)
+			ev = eventtest.Unlink(files[i], srvMon, names[files[i]], 1)
 			files = slices.Delete(files, i, i+1)
 		case op == 3:
 			f := rapid.SampledFrom(files).Draw(t, "mv")
 			old := names[f]
 			names[f] = old + ".m"
-			ev = rename(f, srvMon, old, srvMon, names[f], fileMode)
+			ev = eventtest.Rename(f, srvMon, old, srvMon, names[f], eventtest.FileMode)
 		case op == 4:
 			s.emitAll(schemas.RawEvent{Kind: schemas.KindLoss, Lost: 2, Hook: "file_open"})
 			continue
 		default:
 			f := rapid.SampledFrom(files).Draw(t, "chmod")
-			ev = fileEvent(schemas.KindPermission, f, srvMon, names[f])
+			ev = eventtest.FileEvent(schemas.KindPermission, f, srvMon, names[f])
 			ev.Mode, ev.OldMode = 0o100600, 0o100644
 		}
 		command(s, pid, "/usr/bin/cmd"+strconv.Itoa(int(pid%7)), []string{"cmd", strconv.Itoa(int(pid))}, ev)
@@ -154,10 +155,10 @@ func TestSnapshotResume(t *testing.T) {
 // and asks for a rescan; the next scan epoch repairs it. A loss event does the same at once.
 func TestGaps(t *testing.T) {
 	s := newSensorSim("node-1", 1)
-	session(s, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	session(s, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	s.batch++ // a batch the stream never got
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	var c collector
 	v := newHostView(viewCfg(), "node-1", &c, &viewStats{})
 	for _, m := range s.msgs {
@@ -191,7 +192,8 @@ func TestGaps(t *testing.T) {
 	if !x.Uncertain() {
 		t.Fatal("index not uncertain after a gap")
 	}
-	s.emitAll(scanBegin(2), scanRoot(2, srvMon, "/srv/mon"), scanEntry(2, aTxt, srvMon, "a.txt", fileMode), scanEnd(2))
+	s.emitAll(eventtest.ScanBegin(2), eventtest.ScanRoot(2, srvMon, "/srv/mon"),
+		eventtest.ScanEntry(2, aTxt, srvMon, "a.txt", eventtest.FileMode), eventtest.ScanEnd(2))
 	v.receive(s.msgs[len(s.msgs)-1])
 	v.release(true)
 	if x := v.idx.Index(Key{Host: "node-1", Dev: testDev}); x.Uncertain() {
@@ -203,8 +205,8 @@ func TestGaps(t *testing.T) {
 // with its reason, reported as a gap of its filesystem, and the stream goes on.
 func TestDuplicatesAndDeadLetters(t *testing.T) {
 	s := newSensorSim("node-1", 1)
-	session(s, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
+	session(s, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash"))
 	dup := s.msgs[len(s.msgs)-1]
 	dup.seq = 1000
 	bad := []rawMsg{
@@ -254,9 +256,9 @@ func mustEncode(b *schemas.Batch, kind byte) []byte {
 // panics, and what reads writes back to something that reads the same.
 func FuzzReadPartitionSnapshot(f *testing.F) {
 	s := newSensorSim("node-1", 1)
-	session(s, scanEntry(1, aTxt, srvMon, "a.txt", fileMode))
-	command(s, 2001, "/usr/bin/touch", []string{"touch", "x"}, create(30, srvMon, "x"))
-	s.emitAll(by(open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")) // held: no process event after it
+	session(s, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode))
+	command(s, 2001, "/usr/bin/touch", []string{"touch", "x"}, eventtest.Create(30, srvMon, "x"))
+	s.emitAll(by(eventtest.Open(aTxt, srvMon, "a.txt"), shellPid, shellSt, "bash")) // held: no process event after it
 	v := newHostView(viewCfg(), "node-1", &collector{}, &viewStats{})
 	for _, m := range s.msgs {
 		v.receive(m)

@@ -15,7 +15,7 @@ func TestLayering(t *testing.T) {
 		"github.com/factstream/factstream/sensor",
 		"github.com/factstream/factstream/bpf",
 	}
-	for _, dir := range []string{".", "./lease", "./projection", "../schemas", "../glob", "../client"} {
+	for _, dir := range []string{".", "./lease", "./projection", "./internal/snapcodec", "./internal/eventtest", "../schemas", "../glob", "../client"} {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -30,16 +30,19 @@ func TestLayering(t *testing.T) {
 	}
 }
 
-// TestProjectionWithoutNATS keeps the pure projections free of NATS: package projection (and its tests)
-// must build and run from events alone, whatever carries them.
+// TestProjectionWithoutNATS keeps the pure projections free of NATS: package projection (and its tests,
+// the snapshot codec under it and the events its tests are fed) must build and run from events alone,
+// whatever carries them.
 func TestProjectionWithoutNATS(t *testing.T) {
-	pkg, err := build.ImportDir("./projection", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range slices.Concat(pkg.Imports, pkg.TestImports, pkg.XTestImports) {
-		if strings.HasPrefix(imp, "github.com/nats-io/") {
-			t.Errorf("pipeline/projection imports %s", imp)
+	for _, dir := range []string{"./projection", "./internal/snapcodec", "./internal/eventtest"} {
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range slices.Concat(pkg.Imports, pkg.TestImports, pkg.XTestImports) {
+			if strings.HasPrefix(imp, "github.com/nats-io/") {
+				t.Errorf("pipeline/%s imports %s", strings.TrimPrefix(dir, "./"), imp)
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -33,17 +34,17 @@ func TestReplay(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		return at
 	}
-	t0 := phase(func() { session(sim, scanEntry(1, aTxt, srvMon, "a.txt", fileMode)) })
+	t0 := phase(func() { session(sim, eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode)) })
 	t1 := phase(func() {
-		command(sim, 2001, "/usr/bin/touch", []string{"touch", "/srv/mon/x"}, create(30, srvMon, "x"))
+		command(sim, 2001, "/usr/bin/touch", []string{"touch", "/srv/mon/x"}, eventtest.Create(30, srvMon, "x"))
 	})
 	t2 := phase(func() {
-		command(sim, 2002, "/usr/bin/mv", []string{"mv", "x", "y"}, rename(30, srvMon, "x", srvMon, "y", fileMode))
-		command(sim, 2003, "/usr/bin/ln", []string{"ln", "y", "z"}, link(30, srvMon, "y", srvMon, "z"))
+		command(sim, 2002, "/usr/bin/mv", []string{"mv", "x", "y"}, eventtest.Rename(30, srvMon, "x", srvMon, "y", eventtest.FileMode))
+		command(sim, 2003, "/usr/bin/ln", []string{"ln", "y", "z"}, eventtest.Link(30, srvMon, "y", srvMon, "z"))
 		afterT2 = len(sim.msgs)
 	})
 	t3 := phase(func() {
-		command(sim, 2004, "/usr/bin/rm", []string{"rm", "y", "z"}, unlink(30, srvMon, "y", 2), unlink(30, srvMon, "z", 1))
+		command(sim, 2004, "/usr/bin/rm", []string{"rm", "y", "z"}, eventtest.Unlink(30, srvMon, "y", 2), eventtest.Unlink(30, srvMon, "z", 1))
 	})
 
 	for _, tt := range []struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factstream/factstream/internal/natsserver/natsservertest"
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -82,7 +83,8 @@ func fleet(hosts int, partitions int) []*sensorSim {
 		session(s)
 		for _, dev := range devs {
 			s.dev = dev
-			s.emitAll(scanBegin(1), scanRoot(1, srvMon, "/srv/mon"), scanEntry(1, aTxt, srvMon, "a.txt", fileMode), scanEnd(1))
+			s.emitAll(eventtest.ScanBegin(1), eventtest.ScanRoot(1, srvMon, "/srv/mon"),
+				eventtest.ScanEntry(1, aTxt, srvMon, "a.txt", eventtest.FileMode), eventtest.ScanEnd(1))
 		}
 		pid := uint32(5000)
 		for i := range 40 {
@@ -90,12 +92,12 @@ func fleet(hosts int, partitions int) []*sensorSim {
 			pid++
 			ino := uint64(100 + i)
 			name := "f" + strconv.Itoa(i)
-			command(s, pid, "/usr/bin/touch", []string{"touch", name}, create(ino, srvMon, name))
+			command(s, pid, "/usr/bin/touch", []string{"touch", name}, eventtest.Create(ino, srvMon, name))
 			pid++
-			command(s, pid, "/usr/bin/mv", []string{"mv", name}, rename(ino, srvMon, name, srvMon, name+".x", fileMode))
+			command(s, pid, "/usr/bin/mv", []string{"mv", name}, eventtest.Rename(ino, srvMon, name, srvMon, name+".x", eventtest.FileMode))
 			if i%3 == 0 {
 				pid++
-				command(s, pid, "/usr/bin/rm", []string{"rm", name}, unlink(ino, srvMon, name+".x", 1))
+				command(s, pid, "/usr/bin/rm", []string{"rm", name}, eventtest.Unlink(ino, srvMon, name+".x", 1))
 			}
 			if i == 20 { // the process message stored after the file message it serves
 				n := len(s.msgs)
@@ -112,7 +114,7 @@ func fleet(hosts int, partitions int) []*sensorSim {
 			s.stream++
 			s.msgs = append(s.msgs, rawMsg{subject: rawSubject(s.host, s.dev, partitions), seq: s.stream, data: []byte("garbage")})
 		}
-		command(s, pid+1, "/usr/bin/touch", []string{"touch", "last"}, create(999, srvMon, "last"))
+		command(s, pid+1, "/usr/bin/touch", []string{"touch", "last"}, eventtest.Create(999, srvMon, "last"))
 		sims = append(sims, s)
 	}
 	return sims

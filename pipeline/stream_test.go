@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"testing"
@@ -121,32 +120,6 @@ func (c *collector) lines() []string {
 		out = append(out, string(schemas.AppendActivityJSON(nil, &c.acts[i])))
 	}
 	return out
-}
-
-// Process events of a test shell session.
-func procEv(k schemas.Kind, tgid uint32, start uint64, comm string) schemas.RawEvent {
-	return schemas.RawEvent{Kind: k, Proc: schemas.Process{Pid: tgid, Tgid: tgid, UID: 1000, GID: 1000, LoginUID: 1000,
-		Comm: []byte(comm), Start: start}}
-}
-
-func forkEv(tgid uint32, start uint64, comm string, ppid uint32, pstart uint64) schemas.RawEvent {
-	ev := procEv(schemas.KindFork, tgid, start, comm)
-	ev.PPid, ev.ParentStart = ppid, pstart
-	return ev
-}
-
-func execEv(tgid uint32, start uint64, exe string, args []string, cgroup string) schemas.RawEvent {
-	comm := exe[bytes.LastIndexByte([]byte(exe), '/')+1:]
-	ev := procEv(schemas.KindExec, tgid, start, comm)
-	ev.Exe, ev.Cgroup = []byte(exe), []byte(cgroup)
-	for _, a := range args {
-		ev.Args = append(append(ev.Args, a...), 0)
-	}
-	return ev
-}
-
-func exitEv(tgid uint32, start uint64, comm string) schemas.RawEvent {
-	return procEv(schemas.KindExit, tgid, start, comm)
 }
 
 // by sets the acting process of a file event.

@@ -6,9 +6,9 @@ import (
 	"io"
 	"slices"
 
+	"github.com/factstream/factstream/pipeline/internal/snapcodec"
 	"github.com/factstream/factstream/pipeline/projection"
 	"github.com/factstream/factstream/schemas"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The snapshot of a partition's projections, canonical like an index's (see projection/snapshot.go):
@@ -32,185 +32,145 @@ const (
 	itemDead       = 2
 )
 
+// maxSnapshotBlob bounds a held message in a snapshot, far above NATS's largest payload.
+const maxSnapshotBlob = 64 << 20
+
 // writePartitionSnapshot writes the views of a partition to w.
 func writePartitionSnapshot(w io.Writer, partition, partitions int, views []*hostView) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	e := snapEncoder{enc: msgpack.NewEncoder(bw)}
-	e.str(partitionMagic)
-	e.uint(projection.SnapshotVersion)
-	e.uint(uint64(partition))
-	e.uint(uint64(partitions))
+	e := snapcodec.NewWriter(w)
+	e.Header(partitionMagic, projection.SnapshotVersion)
+	e.Uint(uint64(partition))
+	e.Uint(uint64(partitions))
 	sorted := slices.SortedFunc(slices.Values(views), func(a, b *hostView) int { return cmp.Compare(a.host, b.host) })
-	e.count(len(sorted))
+	e.Count(len(sorted))
 	for _, v := range sorted {
-		e.view(v)
+		v.encode(e)
 	}
-	return e.flush(bw)
+	return e.Flush()
 }
 
-func (e *snapEncoder) view(v *hostView) {
-	e.str(v.host)
-	e.uint(v.received)
-	e.uint(v.emitted)
-	e.do(e.enc.EncodeInt(v.lastTS))
-	e.count(len(v.boots))
+func (v *hostView) encode(e *snapcodec.Encoder) {
+	e.Str(v.host)
+	e.Uint(v.received)
+	e.Uint(v.emitted)
+	e.Int(v.lastTS)
+	e.Count(len(v.boots))
 	for _, t := range v.boots {
-		e.str(t.boot)
-		e.uint(t.next)
-		e.do(e.enc.EncodeInt(t.since))
-		e.uint(t.at)
-		e.count(len(t.ahead))
+		e.Str(t.boot)
+		e.Uint(t.next)
+		e.Int(t.since)
+		e.Uint(t.at)
+		e.Count(len(t.ahead))
 		for _, s := range t.ahead {
-			e.uint(s)
+			e.Uint(s)
 		}
 	}
-	e.do(v.procs.EncodeMsgpack(e.enc))
+	e.Embed(v.procs)
 	keys := v.idx.Keys()
-	e.count(len(keys))
+	e.Count(len(keys))
 	for _, k := range keys {
-		e.uint(k.Dev)
-		e.do(v.idx.Index(k).EncodeMsgpack(e.enc))
+		e.Uint(k.Dev)
+		e.Embed(v.idx.Index(k))
 	}
-	e.count(len(v.queue))
+	e.Count(len(v.queue))
 	for i := range v.queue {
-		e.item(&v.queue[i])
+		v.queue[i].encode(e)
 	}
 }
 
-func (e *snapEncoder) item(it *item) {
+func (it *item) encode(e *snapcodec.Encoder) {
 	switch {
 	case it.batch != nil:
-		e.uint(itemBatch)
+		e.Uint(itemBatch)
 	case it.gap != nil:
-		e.uint(itemGap)
+		e.Uint(itemGap)
 	default:
-		e.uint(itemDead)
+		e.Uint(itemDead)
 	}
-	e.uint(it.seq)
-	e.do(e.enc.EncodeInt(it.ts))
-	e.str(it.boot)
-	e.uint(it.minSeq)
-	e.uint(it.maxSeq)
+	e.Uint(it.seq)
+	e.Int(it.ts)
+	e.Str(it.boot)
+	e.Uint(it.minSeq)
+	e.Uint(it.maxSeq)
 	switch {
 	case it.batch != nil:
 		data, err := schemas.EncodeBatch(nil, it.batch)
-		e.do(err)
-		e.bytes(data)
+		e.Fail(err)
+		e.Bytes(data)
 	case it.gap != nil:
-		e.uint(it.gap.dev)
-		e.str(it.gap.reason)
-		e.uint(it.gap.lost)
+		e.Uint(it.gap.dev)
+		e.Str(it.gap.reason)
+		e.Uint(it.gap.lost)
 	default:
-		e.str(it.dead.subject)
-		e.str(it.dead.reason)
-		e.bytes(it.dead.data)
+		e.Str(it.dead.subject)
+		e.Str(it.dead.reason)
+		e.Bytes(it.dead.data)
 	}
 }
 
 // readPartitionSnapshot reads what writePartitionSnapshot wrote, giving the views cfg, out and stats.
 // Errors wrap ErrBadSnapshot.
 func readPartitionSnapshot(r io.Reader, cfg *viewConfig, out sink, stats *viewStats) ([]*hostView, error) {
-	d := snapDecoder{dec: msgpack.NewDecoder(bufio.NewReaderSize(r, 1<<16))}
-	if m := d.bytes(); d.err == nil && string(m) != partitionMagic {
-		d.fail("not a %q snapshot", partitionMagic)
+	d := snapcodec.NewReader(bufio.NewReaderSize(r, 1<<16))
+	d.Header(partitionMagic, projection.SnapshotVersion)
+	part, parts := d.Uint(), d.Uint()
+	if d.Err() == nil && (int(part) != cfg.partition || int(parts) != cfg.partitions) {
+		d.Failf("partition %d of %d, want %d of %d", part, parts, cfg.partition, cfg.partitions)
 	}
-	if v := d.uint(); d.err == nil && v != projection.SnapshotVersion {
-		d.fail("version %d, want %d", v, projection.SnapshotVersion)
-	}
-	part, parts := d.uint(), d.uint()
-	if d.err == nil && (int(part) != cfg.partition || int(parts) != cfg.partitions) {
-		d.fail("partition %d of %d, want %d of %d", part, parts, cfg.partition, cfg.partitions)
-	}
-	n := d.uint()
+	n := d.Uint()
 	var views []*hostView
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		views = append(views, d.view(cfg, out, stats))
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		views = append(views, decodeView(d, cfg, out, stats))
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	return views, nil
 }
 
-func (d *snapDecoder) int() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, err := d.dec.DecodeInt64()
-	if err != nil {
-		d.fail("%w", err)
-	}
-	return v
-}
-
-// maxSnapshotBlob bounds a held message in a snapshot, far above NATS's largest payload.
-const maxSnapshotBlob = 64 << 20
-
-// blob reads a bin of up to maxSnapshotBlob bytes into new memory.
-func (d *snapDecoder) blob() []byte {
-	if d.err != nil {
-		return nil
-	}
-	n, err := d.dec.DecodeBytesLen()
-	switch {
-	case err != nil:
-		d.fail("%w", err)
-		return nil
-	case n < 0:
-		return nil
-	case n > maxSnapshotBlob:
-		d.fail("a message of %d bytes", n)
-		return nil
-	}
-	b := make([]byte, n)
-	if err := d.dec.ReadFull(b); err != nil {
-		d.fail("%w", err)
-	}
-	return b
-}
-
-func (d *snapDecoder) view(cfg *viewConfig, out sink, stats *viewStats) *hostView {
-	v := newHostView(cfg, d.str(), out, stats)
-	v.received, v.emitted, v.lastTS = d.uint(), d.uint(), d.int()
-	n := d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		t := &seqTrack{boot: d.str(), next: d.uint(), since: d.int(), at: d.uint()}
-		m := d.uint()
-		for j := uint64(0); j < m && d.err == nil; j++ {
-			t.ahead = append(t.ahead, d.uint())
+func decodeView(d *snapcodec.Decoder, cfg *viewConfig, out sink, stats *viewStats) *hostView {
+	v := newHostView(cfg, d.Str(snapcodec.MaxName), out, stats)
+	v.received, v.emitted, v.lastTS = d.Uint(), d.Uint(), d.Int()
+	n := d.Uint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		t := &seqTrack{boot: d.Str(snapcodec.MaxName), next: d.Uint(), since: d.Int(), at: d.Uint()}
+		m := d.Uint()
+		for j := uint64(0); j < m && d.Err() == nil; j++ {
+			t.ahead = append(t.ahead, d.Uint())
 		}
 		v.boots = append(v.boots, t)
 	}
-	d.do(v.procs.DecodeMsgpack(d.dec))
-	n = d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		dev := d.uint()
-		d.do(v.idx.Ensure(Key{Host: v.host, Dev: dev}).DecodeMsgpack(d.dec))
+	d.Embed(v.procs)
+	n = d.Uint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		dev := d.Uint()
+		d.Embed(v.idx.Ensure(Key{Host: v.host, Dev: dev}))
 	}
-	n = d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		v.enqueue(d.item())
+	n = d.Uint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		v.enqueue(decodeItem(d))
 	}
 	return v
 }
 
-func (d *snapDecoder) item() item {
-	what := d.uint()
-	it := item{seq: d.uint(), ts: d.int(), boot: d.str(), minSeq: d.uint(), maxSeq: d.uint()}
+func decodeItem(d *snapcodec.Decoder) item {
+	what := d.Uint()
+	it := item{seq: d.Uint(), ts: d.Int(), boot: d.Str(snapcodec.MaxName), minSeq: d.Uint(), maxSeq: d.Uint()}
 	switch what {
 	case itemBatch:
 		it.batch = new(schemas.Batch)
-		if data := d.blob(); d.err == nil {
+		if data := d.Blob(maxSnapshotBlob); d.Err() == nil {
 			if err := schemas.DecodeBatch(data, it.batch); err != nil {
-				d.fail("held batch: %w", err)
+				d.Failf("held batch: %w", err)
 			}
 		}
 	case itemGap:
-		it.gap = &gapNote{dev: d.uint(), reason: d.str(), lost: d.uint()}
+		it.gap = &gapNote{dev: d.Uint(), reason: d.Str(snapcodec.MaxName), lost: d.Uint()}
 	case itemDead:
-		it.dead = &deadLetter{subject: d.str(), seq: it.seq, reason: d.str(), data: d.blob()}
+		it.dead = &deadLetter{subject: d.Str(snapcodec.MaxName), seq: it.seq, reason: d.Str(snapcodec.MaxName),
+			data: d.Blob(maxSnapshotBlob)}
 	default:
-		d.fail("held item of kind %d", what)
+		d.Failf("held item of kind %d", what)
 	}
 	return it
 }

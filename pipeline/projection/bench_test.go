@@ -2,88 +2,26 @@ package projection
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"runtime"
-	"strconv"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 )
-
-// A synthetic filesystem of n inodes: inode 1000+i, one directory for every 11 inodes, each directory
-// holding 11 entries (depth about 6 for a million), names like those of a source tree.
-const (
-	fanout  = 11
-	inoBase = 1000
-)
-
-func synthIno(i int) uint64 { return uint64(inoBase + i) }
-
-func synthDirs(n int) int { return n / fanout }
-
-// synthEntry fills ev with the scan entry of inode i (i > 0); buf holds its name.
-func synthEntry(ev *schemas.RawEvent, buf []byte, n, i int) []byte {
-	buf = buf[:0]
-	mode := uint32(fileMode)
-	if i < synthDirs(n) {
-		mode = dirMode
-		buf = append(buf, "dir-"...)
-		buf = strconv.AppendInt(buf, int64(i), 10)
-	} else {
-		buf = append(buf, "file-"...)
-		buf = strconv.AppendInt(buf, int64(i), 10)
-		buf = append(buf, ".txt"...)
-	}
-	*ev = schemas.RawEvent{Kind: schemas.KindScanEntry, ScanEpoch: 1, Ino: synthIno(i),
-		ParentIno: synthIno((i - 1) / fanout), Name: buf, Mode: mode, Nlink: 1}
-	return buf
-}
 
 // synthIndex scans the synthetic filesystem of n inodes into a new index.
 func synthIndex(n int) *Index {
 	x := NewIndex()
-	x.Apply(ptr(scanBegin(1)))
-	x.Apply(ptr(scanRoot(1, synthIno(0), "/srv/mon")))
+	x.Apply(eventtest.Ptr(eventtest.ScanBegin(1)))
+	x.Apply(eventtest.Ptr(eventtest.ScanRoot(1, eventtest.SynthIno(0), "/srv/mon")))
 	var ev schemas.RawEvent
 	var buf []byte
 	for i := 1; i < n; i++ {
-		buf = synthEntry(&ev, buf, n, i)
+		buf = eventtest.SynthEntry(&ev, buf, n, i)
 		x.Apply(&ev)
 	}
-	x.Apply(ptr(scanEnd(1)))
+	x.Apply(eventtest.Ptr(eventtest.ScanEnd(1)))
 	return x
-}
-
-// synthWorkload returns a cycle of events over the synthetic filesystem that leaves it as it found it:
-// files created, written, chmodded, moved to another directory and removed, and now and then a directory
-// renamed and renamed back, which invalidates every cached path.
-func synthWorkload(n, size int) []schemas.RawEvent {
-	rng := rand.New(rand.NewPCG(1, 2))
-	dirs := synthDirs(n)
-	evs := make([]schemas.RawEvent, 0, size+10)
-	for k := 0; len(evs) < size; k++ {
-		ino := uint64(100_000_000 + k)
-		a, b := synthIno(rng.IntN(dirs)), synthIno(rng.IntN(dirs))
-		name := []byte("new-" + strconv.Itoa(k) + ".tmp")
-		moved := []byte("moved-" + strconv.Itoa(k) + ".conf")
-		chmod := fileEvent(schemas.KindPermission, ino, a, string(name))
-		chmod.Mode, chmod.OldMode = 0o100600, fileMode
-		evs = append(evs,
-			create(ino, a, string(name)),
-			open(ino, a, string(name)),
-			chmod,
-			rename(ino, a, string(name), b, string(moved), fileMode),
-			unlink(ino, b, string(moved), 1),
-		)
-		if k%200 == 0 { // one directory rename (and back) per 1000 file events
-			d := 1 + rng.IntN(dirs-1)
-			p, old := synthIno((d-1)/fanout), "dir-"+strconv.Itoa(d)
-			evs = append(evs,
-				rename(synthIno(d), p, old, p, old+".bak", dirMode),
-				rename(synthIno(d), p, old+".bak", p, old, dirMode))
-		}
-	}
-	return evs
 }
 
 func benchInodes(b *testing.B) int {
@@ -98,7 +36,7 @@ func benchInodes(b *testing.B) int {
 func BenchmarkIndexApply(b *testing.B) {
 	n := benchInodes(b)
 	x := synthIndex(n)
-	evs := synthWorkload(n, 100_000)
+	evs := eventtest.SynthWorkload(n, 100_000)
 	var sink int
 	b.ReportAllocs()
 	i := 0
@@ -157,7 +95,7 @@ func BenchmarkResume(b *testing.B) {
 	if err := synthIndex(n).WriteSnapshot(&buf, 1); err != nil {
 		b.Fatal(err)
 	}
-	tail := synthWorkload(n, 100_000)
+	tail := eventtest.SynthWorkload(n, 100_000)
 	for b.Loop() {
 		y, _, err := ReadSnapshot(bytes.NewReader(buf.Bytes()))
 		if err != nil {
@@ -175,7 +113,7 @@ func BenchmarkRebuild(b *testing.B) {
 	n := benchInodes(b)
 	s := NewIndexes()
 	s.m[Key{"node-1", 0}] = synthIndex(n)
-	evs := synthWorkload(n, 100_000)
+	evs := eventtest.SynthWorkload(n, 100_000)
 	var msgs [][]byte
 	for i := 0; i < len(evs); i += 256 {
 		batch := schemas.Batch{Host: "node-1", BootID: "boot", BatchSeq: uint64(i), Events: evs[i:min(i+256, len(evs))]}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/factstream/factstream/pipeline/internal/snapcodec"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -14,17 +15,17 @@ import (
 
 // EncodeMsgpack writes the state of the index, without a header, to enc.
 func (x *Index) EncodeMsgpack(enc *msgpack.Encoder) error {
-	e := snapEncoder{enc: enc}
-	e.index(x)
-	return e.err
+	e := snapcodec.NewEncoder(enc)
+	x.encode(e)
+	return e.Err()
 }
 
 // DecodeMsgpack replaces the state of the index by one written by EncodeMsgpack. On error x is unchanged.
 func (x *Index) DecodeMsgpack(dec *msgpack.Decoder) error {
-	d := snapDecoder{dec: dec}
-	y := d.index()
-	if d.err != nil {
-		return d.err
+	d := snapcodec.NewDecoder(dec)
+	y := decodeIndex(d)
+	if d.Err() != nil {
+		return d.Err()
 	}
 	*x = *y
 	return nil
@@ -36,52 +37,52 @@ func (x *Index) DecodeMsgpack(dec *msgpack.Decoder) error {
 //	count × (boot watermark procs: count × (tgid start ppid pstart exit seen
 //	images: count × (seq comm exe args cgroup)))
 func (t *ProcTable) EncodeMsgpack(enc *msgpack.Encoder) error {
-	e := snapEncoder{enc: enc}
-	e.count(len(t.boots))
+	e := snapcodec.NewEncoder(enc)
+	e.Count(len(t.boots))
 	for _, b := range t.boots {
-		e.str(b.id)
-		e.uint(b.watermark)
+		e.Str(b.id)
+		e.Uint(b.watermark)
 		keys := make([]procKey, 0, len(b.procs))
 		for k := range b.procs {
 			keys = append(keys, k)
 		}
 		slices.SortFunc(keys, compareKeys)
-		e.count(len(keys))
+		e.Count(len(keys))
 		for _, k := range keys {
 			p := b.procs[k]
-			e.uint(uint64(k.tgid))
-			e.uint(k.start)
-			e.uint(uint64(p.ppid))
-			e.uint(p.pstart)
-			e.uint(p.exit)
-			e.uint(p.seen)
-			e.count(len(p.images))
+			e.Uint(uint64(k.tgid))
+			e.Uint(k.start)
+			e.Uint(uint64(p.ppid))
+			e.Uint(p.pstart)
+			e.Uint(p.exit)
+			e.Uint(p.seen)
+			e.Count(len(p.images))
 			for _, im := range p.images {
-				e.uint(im.seq)
-				e.bytes(im.comm)
-				e.bytes(im.exe)
-				e.bytes(im.args)
-				e.bytes(im.cgroup)
+				e.Uint(im.seq)
+				e.Bytes(im.comm)
+				e.Bytes(im.exe)
+				e.Bytes(im.args)
+				e.Bytes(im.cgroup)
 			}
 		}
 	}
-	return e.err
+	return e.Err()
 }
 
 // DecodeMsgpack adds to the table the processes written by EncodeMsgpack; the table keeps its limits.
 func (t *ProcTable) DecodeMsgpack(dec *msgpack.Decoder) error {
-	d := snapDecoder{dec: dec}
-	n := d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		b := t.boot(d.str(), true)
-		b.watermark = d.uint()
-		m := d.uint()
-		for j := uint64(0); j < m && d.err == nil; j++ {
-			k := procKey{uint32(d.uint()), d.uint()}
-			p := &proc{ppid: uint32(d.uint()), pstart: d.uint(), exit: d.uint(), seen: d.uint()}
-			c := d.uint()
-			for l := uint64(0); l < c && d.err == nil; l++ {
-				im := image{seq: d.uint(), comm: d.clone(), exe: d.clone(), args: d.clone(), cgroup: d.clone()}
+	d := snapcodec.NewDecoder(dec)
+	n := d.Uint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		b := t.boot(d.Str(snapcodec.MaxName), true)
+		b.watermark = d.Uint()
+		m := d.Uint()
+		for j := uint64(0); j < m && d.Err() == nil; j++ {
+			k := procKey{uint32(d.Uint()), d.Uint()}
+			p := &proc{ppid: uint32(d.Uint()), pstart: d.Uint(), exit: d.Uint(), seen: d.Uint()}
+			c := d.Uint()
+			for l := uint64(0); l < c && d.Err() == nil; l++ {
+				im := image{seq: d.Uint(), comm: clone(d), exe: clone(d), args: clone(d), cgroup: clone(d)}
 				im.container = ContainerID(im.cgroup)
 				p.images = append(p.images, im)
 			}
@@ -92,13 +93,12 @@ func (t *ProcTable) DecodeMsgpack(dec *msgpack.Decoder) error {
 		}
 		slices.SortFunc(b.exited, func(x, y exitRec) int { return cmp.Or(cmp.Compare(x.seq, y.seq), compareKeys(x.key, y.key)) })
 	}
-	return d.err
+	return d.Err()
 }
 
-func (d *snapDecoder) str() string { return string(d.bytes()) }
-
-func (d *snapDecoder) clone() []byte {
-	if b := d.bytes(); len(b) > 0 {
+// clone reads a name of a process into memory of its own, nil when empty.
+func clone(d *snapcodec.Decoder) []byte {
+	if b := d.Bytes(snapcodec.MaxName); len(b) > 0 {
 		return bytes.Clone(b)
 	}
 	return nil

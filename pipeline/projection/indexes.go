@@ -1,14 +1,13 @@
 package projection
 
 import (
-	"bufio"
 	"cmp"
 	"io"
 	"slices"
 	"strings"
 
+	"github.com/factstream/factstream/pipeline/internal/snapcodec"
 	"github.com/factstream/factstream/schemas"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Key names the filesystem of a host that one Index covers.
@@ -74,36 +73,35 @@ func (s *Indexes) Keys() []Key {
 // WriteSnapshot writes every index, in the order of Keys, recording that they cover the raw stream up
 // to the stream sequence covers.
 func (s *Indexes) WriteSnapshot(w io.Writer, covers uint64) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	e := snapEncoder{enc: msgpack.NewEncoder(bw)}
-	e.str(indexesMagic)
-	e.uint(SnapshotVersion)
-	e.uint(covers)
+	e := snapcodec.NewWriter(w)
+	e.Header(indexesMagic, SnapshotVersion)
+	e.Uint(covers)
 	keys := s.Keys()
-	e.count(len(keys))
+	e.Count(len(keys))
 	for _, k := range keys {
-		e.str(k.Host)
-		e.uint(k.Dev)
-		e.index(s.m[k])
+		e.Str(k.Host)
+		e.Uint(k.Dev)
+		s.m[k].encode(e)
 	}
-	return e.flush(bw)
+	return e.Flush()
 }
 
 // ReadIndexesSnapshot reads indexes written by Indexes.WriteSnapshot and the stream sequence they cover.
 // Errors wrap ErrBadSnapshot.
 func ReadIndexesSnapshot(r io.Reader) (*Indexes, uint64, error) {
-	d := snapDecoder{dec: msgpack.NewDecoder(r)}
-	covers := d.header(indexesMagic)
+	d := snapcodec.NewReader(r)
+	d.Header(indexesMagic, SnapshotVersion)
+	covers := d.Uint()
 	s := NewIndexes()
-	n := d.uint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		k := Key{Host: string(d.bytes()), Dev: d.uint()}
-		if _, dup := s.m[k]; dup && d.err == nil {
-			d.fail("index %s/%d twice", k.Host, k.Dev)
+	n := d.Uint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		k := Key{Host: d.Str(snapcodec.MaxName), Dev: d.Uint()}
+		if _, dup := s.m[k]; dup && d.Err() == nil {
+			d.Failf("index %s/%d twice", k.Host, k.Dev)
 		}
-		s.m[k] = d.index()
+		s.m[k] = decodeIndex(d)
 	}
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, 0, err
 	}
 	return s, covers, nil

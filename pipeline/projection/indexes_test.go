@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -18,7 +19,7 @@ func TestIndexes(t *testing.T) {
 			for i := range b.Events {
 				b.Events[i].Dev = dev
 			}
-			b.Events = append(b.Events, create(20, 11, host+"-"+string(rune('0'+dev))))
+			b.Events = append(b.Events, eventtest.Create(20, 11, host+"-"+string(rune('0'+dev))))
 			b.Events[len(b.Events)-1].Dev = dev
 			b.Events = append(b.Events, schemas.RawEvent{Kind: schemas.KindExec})
 			var last Change

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"pgregory.net/rapid"
 )
@@ -222,8 +223,8 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		if m.known(p) {
 			m.learned[mlink{ino, p, name}] = true
 		}
-		ev := [...]func(uint64, uint64, string) schemas.RawEvent{mkdir, create,
-			func(i, p uint64, n string) schemas.RawEvent { return symlink(i, p, n, "target") }}[op](ino, p, name)
+		ev := [...]func(uint64, uint64, string) schemas.RawEvent{eventtest.Mkdir, eventtest.Create,
+			func(i, p uint64, n string) schemas.RawEvent { return eventtest.Symlink(i, p, n, "target") }}[op](ino, p, name)
 		return []schemas.RawEvent{m.event(ev)}
 	case 3: // link
 		ls := m.fileLinks()
@@ -240,7 +241,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		if m.known(p) {
 			m.learned[mlink{src.ino, p, name}] = true
 		}
-		return []schemas.RawEvent{m.event(link(src.ino, src.parent, src.name, p, name))}
+		return []schemas.RawEvent{m.event(eventtest.Link(src.ino, src.parent, src.name, p, name))}
 	case 4: // unlink
 		ls := m.fileLinks()
 		if len(ls) == 0 {
@@ -254,7 +255,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 			m.forget(l.ino)
 		}
 		m.settle()
-		return []schemas.RawEvent{m.event(unlink(l.ino, l.parent, l.name, nlink))}
+		return []schemas.RawEvent{m.event(eventtest.Unlink(l.ino, l.parent, l.name, nlink))}
 	case 5: // rmdir
 		var empty []uint64
 		for _, d := range dirs {
@@ -271,7 +272,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		}
 		m.removeLink(d, l.parent, l.name)
 		m.forget(d)
-		return []schemas.RawEvent{m.event(rmdir(d, l.parent, l.name))}
+		return []schemas.RawEvent{m.event(eventtest.Rmdir(d, l.parent, l.name))}
 	case 6, 7: // rename, exchange
 		return m.rename(t, op == 7)
 	case 8: // a full scan epoch, entries in random order
@@ -282,7 +283,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 			return nil
 		}
 		l := rapid.SampledFrom(ls).Draw(t, "open")
-		return []schemas.RawEvent{m.event(open(l.ino, l.parent, l.name))}
+		return []schemas.RawEvent{m.event(eventtest.Open(l.ino, l.parent, l.name))}
 	}
 }
 
@@ -315,15 +316,15 @@ func (m *model) rename(t *rapid.T, exch bool) []schemas.RawEvent {
 		return nil
 	case exists && target == src.ino:
 		// Two names of one inode: the kernel does nothing, the sensor may still report it.
-		return []schemas.RawEvent{m.event(replace(src.ino, src.parent, src.name, np, name, target))}
+		return []schemas.RawEvent{m.event(eventtest.Replace(src.ino, src.parent, src.name, np, name, target))}
 	case !exch && exists && (in.dir != m.inodes[target].dir || (in.dir && len(m.kids[target]) > 0)):
 		return nil // ENOTDIR, EISDIR, ENOTEMPTY
 	case target == rootIno || target == otherIno:
 		return nil
 	}
-	mode := uint32(fileMode)
+	mode := uint32(eventtest.FileMode)
 	if in.dir {
-		mode = dirMode
+		mode = eventtest.DirMode
 	}
 	knownOld, knownNew := m.known(src.parent), m.known(np)
 	if exch {
@@ -343,7 +344,7 @@ func (m *model) rename(t *rapid.T, exch bool) []schemas.RawEvent {
 			m.learned[mlink{target, src.parent, src.name}] = true
 		}
 		m.settle()
-		ev := exchange(src.ino, src.parent, src.name, np, name, target)
+		ev := eventtest.Exchange(src.ino, src.parent, src.name, np, name, target)
 		ev.Mode = mode
 		return []schemas.RawEvent{m.event(ev)}
 	}
@@ -351,10 +352,10 @@ func (m *model) rename(t *rapid.T, exch bool) []schemas.RawEvent {
 	if exists {
 		m.removeLink(target, np, name)
 		delete(m.learned, mlink{target, np, name})
-		ev = replace(src.ino, src.parent, src.name, np, name, target)
+		ev = eventtest.Replace(src.ino, src.parent, src.name, np, name, target)
 		ev.Mode = mode
 	} else {
-		ev = rename(src.ino, src.parent, src.name, np, name, mode)
+		ev = eventtest.Rename(src.ino, src.parent, src.name, np, name, mode)
 	}
 	m.addLink(src.ino, np, name, in.dir)
 	m.removeLink(src.ino, src.parent, src.name)
@@ -370,17 +371,17 @@ func (m *model) rename(t *rapid.T, exch bool) []schemas.RawEvent {
 func (m *model) scan(t *rapid.T) []schemas.RawEvent {
 	m.epoch++
 	clear(m.learned)
-	entries := []schemas.RawEvent{scanRoot(m.epoch, rootIno, rootPath)}
+	entries := []schemas.RawEvent{eventtest.ScanRoot(m.epoch, rootIno, rootPath)}
 	var walk func(d uint64)
 	walk = func(d uint64) {
 		for _, name := range slices.Sorted(maps.Keys(m.kids[d])) {
 			ino := m.kids[d][name]
 			m.learned[mlink{ino, d, name}] = true
-			mode := uint32(fileMode)
+			mode := uint32(eventtest.FileMode)
 			if m.inodes[ino].dir {
-				mode = dirMode
+				mode = eventtest.DirMode
 			}
-			entries = append(entries, scanEntry(m.epoch, ino, d, name, mode))
+			entries = append(entries, eventtest.ScanEntry(m.epoch, ino, d, name, mode))
 			if m.inodes[ino].dir {
 				walk(ino)
 			}
@@ -388,11 +389,11 @@ func (m *model) scan(t *rapid.T) []schemas.RawEvent {
 	}
 	walk(rootIno)
 	entries = rapid.Permutation(entries).Draw(t, "entries")
-	evs := []schemas.RawEvent{m.event(scanBegin(m.epoch))}
+	evs := []schemas.RawEvent{m.event(eventtest.ScanBegin(m.epoch))}
 	for _, e := range entries {
 		evs = append(evs, m.event(e))
 	}
-	return append(evs, m.event(scanEnd(m.epoch)))
+	return append(evs, m.event(eventtest.ScanEnd(m.epoch)))
 }
 
 // check compares every inode's paths in the index with the model's, and the number of nodes.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 )
 
@@ -14,11 +15,11 @@ func seqd(ev schemas.RawEvent, seq uint64) *schemas.RawEvent {
 
 func TestProcTableImagesAndEviction(t *testing.T) {
 	pt := NewProcTable(ProcLimits{Retain: 10, MaxImages: 2})
-	pt.Apply("b", seqd(forkEv(10, 100, "init", 1, 1), 1))
-	pt.Apply("b", seqd(execEv(10, 100, "/bin/a", []string{"a"}, ""), 2))
-	pt.Apply("b", seqd(execEv(10, 100, "/bin/b", []string{"b", "x"}, "/docker/"+containerID), 5))
-	pt.Apply("b", seqd(execEv(10, 100, "/bin/c", nil, ""), 8))
-	if pt.Apply("b", seqd(execEv(10, 100, "/bin/old", nil, ""), 7)) {
+	pt.Apply("b", seqd(eventtest.Fork(10, 100, "init", 1, 1), 1))
+	pt.Apply("b", seqd(eventtest.Exec(10, 100, "/bin/a", []string{"a"}, ""), 2))
+	pt.Apply("b", seqd(eventtest.Exec(10, 100, "/bin/b", []string{"b", "x"}, "/docker/"+containerID), 5))
+	pt.Apply("b", seqd(eventtest.Exec(10, 100, "/bin/c", nil, ""), 8))
+	if pt.Apply("b", seqd(eventtest.Exec(10, 100, "/bin/old", nil, ""), 7)) {
 		t.Fatal("an event below the watermark was applied again")
 	}
 	var p schemas.ActivityProcess
@@ -33,7 +34,7 @@ func TestProcTableImagesAndEviction(t *testing.T) {
 	if p.ContainerID != containerID || len(p.Args) != 0 {
 		t.Errorf("the cgroup does not carry over an exec without one: %+v", p)
 	}
-	pt.Apply("b", seqd(exitEv(10, 100, "c"), 20))
+	pt.Apply("b", seqd(eventtest.Exit(10, 100, "c"), 20))
 	pt.Evict("b", 25) // within Retain of the exit: kept for late file events
 	if pt.Len() != 1 {
 		t.Fatal("evicted too early")
@@ -47,7 +48,7 @@ func TestProcTableImagesAndEviction(t *testing.T) {
 func TestProcTableBounds(t *testing.T) {
 	pt := NewProcTable(ProcLimits{MaxProcs: 16, MaxLineage: 3})
 	for i := range uint32(40) { // a chain of forks, none exiting
-		pt.Apply("b", seqd(forkEv(100+i, uint64(100+i), "sh", 99+i, uint64(99+i)), uint64(i+1)))
+		pt.Apply("b", seqd(eventtest.Fork(100+i, uint64(100+i), "sh", 99+i, uint64(99+i)), uint64(i+1)))
 	}
 	if n := pt.Len(); n > 16 {
 		t.Fatalf("%d processes, bound 16", n)
@@ -58,8 +59,8 @@ func TestProcTableBounds(t *testing.T) {
 		t.Fatalf("lineage %+v", p.Lineage)
 	}
 	// A new boot is a new table; the oldest of more than two goes.
-	pt.Apply("c", seqd(forkEv(5, 5, "x", 1, 1), 1))
-	pt.Apply("d", seqd(forkEv(5, 5, "x", 1, 1), 1))
+	pt.Apply("c", seqd(eventtest.Fork(5, 5, "x", 1, 1), 1))
+	pt.Apply("d", seqd(eventtest.Fork(5, 5, "x", 1, 1), 1))
 	if pt.Watermark("b") != 0 || pt.Watermark("d") != 1 {
 		t.Fatal("boots are not bounded")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/factstream/factstream/pipeline/internal/eventtest"
 	"github.com/factstream/factstream/schemas"
 	"pgregory.net/rapid"
 )
@@ -33,7 +34,7 @@ func TestArbitraryEvents(t *testing.T) {
 				OldName:      []byte(name.Draw(t, "old name")),
 				TargetIno:    ino.Draw(t, "target"),
 				Flags:        schemas.Flags(rapid.IntRange(0, 31).Draw(t, "flags")),
-				Mode:         rapid.SampledFrom([]uint32{0, dirMode, fileMode}).Draw(t, "mode"),
+				Mode:         rapid.SampledFrom([]uint32{0, eventtest.DirMode, eventtest.FileMode}).Draw(t, "mode"),
 				Nlink:        uint32(rapid.IntRange(0, 3).Draw(t, "nlink")),
 				ScanEpoch:    rapid.Uint64Range(0, 2).Draw(t, "epoch"),
 			}
@@ -71,21 +72,49 @@ func FuzzReadSnapshot(f *testing.F) {
 		x.Apply(&ev)
 	}
 	f.Add(snapshot(f, x))
-	x.Apply(ptr(scanBegin(2)))
-	x.Apply(ptr(scanEntry(2, 12, 11, "a", fileMode)))
-	x.Apply(ptr(unlink(13, 11, "b", 1)))
+	x.Apply(eventtest.Ptr(eventtest.ScanBegin(2)))
+	x.Apply(eventtest.Ptr(eventtest.ScanEntry(2, 12, 11, "a", eventtest.FileMode)))
+	x.Apply(eventtest.Ptr(eventtest.Unlink(13, 11, "b", 1)))
 	f.Add(snapshot(f, x))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		y, _, err := ReadSnapshot(bytes.NewReader(data))
-		if err != nil {
-			if !errors.Is(err, ErrBadSnapshot) {
-				t.Fatalf("%v does not wrap ErrBadSnapshot", err)
-			}
+		if unread(t, err) {
 			return
 		}
 		for ino := range uint64(20) {
 			y.Paths(ino)
 		}
-		y.Apply(ptr(create(99, 11, "z")))
+		y.Apply(eventtest.Ptr(eventtest.Create(99, 11, "z")))
 	})
+}
+
+// FuzzReadIndexesSnapshot: the snapshot of a partition's indexes is untrusted bytes; reading one never
+// panics, fails only with ErrBadSnapshot, and what reads writes back to something that reads.
+func FuzzReadIndexesSnapshot(f *testing.F) {
+	var buf bytes.Buffer
+	if err := twoHosts().WriteSnapshot(&buf, 43); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, covers, err := ReadIndexesSnapshot(bytes.NewReader(data))
+		if unread(t, err) {
+			return
+		}
+		var again bytes.Buffer
+		if err := s.WriteSnapshot(&again, covers); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadIndexesSnapshot(bytes.NewReader(again.Bytes())); err != nil {
+			t.Fatalf("a snapshot written from a read one does not read: %v", err)
+		}
+	})
+}
+
+// unread reports whether a snapshot failed to read, failing t unless it did so with ErrBadSnapshot.
+func unread(t *testing.T, err error) bool {
+	if err != nil && !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("%v does not wrap ErrBadSnapshot", err)
+	}
+	return err != nil
 }
