@@ -60,7 +60,7 @@ var rawKinds = [...]schemas.Kind{
 	bpf.KindSymlink: schemas.KindSymlink, bpf.KindLink: schemas.KindLink, bpf.KindXattrSet: schemas.KindXattrSet,
 	bpf.KindXattrRemove: schemas.KindXattrRemove, bpf.KindACLSet: schemas.KindACLSet, bpf.KindMount: schemas.KindMount,
 	bpf.KindUmount: schemas.KindUmount, bpf.KindExec: schemas.KindExec, bpf.KindFork: schemas.KindFork,
-	bpf.KindExit: schemas.KindExit,
+	bpf.KindExit: schemas.KindExit, bpf.KindCloseWrite: schemas.KindContent,
 }
 
 // kindOf maps a kernel kind to its raw-event kind; zero for a kind this sensor does not know.
@@ -157,6 +157,9 @@ func convertFile(dst *schemas.RawEvent, ev *bpf.Event) {
 		dst.UID, dst.GID, dst.OldUID, dst.OldGID = ev.Owner.Uid, ev.Owner.Gid, ev.Owner.OldUid, ev.Owner.OldGid
 	case schemas.KindXattrSet, schemas.KindXattrRemove, schemas.KindACLSet, schemas.KindMount, schemas.KindUmount:
 		dst.Aux = ev.Name2
+	case schemas.KindContent:
+		// A last release after a write: the content event it becomes once the file is hashed.
+		dst.Mode, dst.Generation, dst.Size = ev.Mode, ev.Close.Generation, ev.Close.Size
 	}
 }
 
