@@ -1,0 +1,254 @@
+package hasher
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+)
+
+// Hasher is the pool: requests wait per identity until quiet, then a worker hashes the file.
+type Hasher struct {
+	cfg     Config
+	newHash func() hash.Hash
+	limiter *rate.Limiter // nil: unpaced
+	chunk   int           // bytes read (and waited for) at a time
+	metrics *metrics
+
+	fsMu sync.RWMutex
+	fs   map[uint64]*filesystem
+
+	mu      sync.Mutex
+	entries map[Identity]*entry // waiting or being hashed
+	queue   queue               // the waiting ones, soonest due first
+	wake    chan struct{}       // closed (and replaced) when the queue changes
+	state   runState
+}
+
+type runState int
+
+const (
+	notStarted runState = iota
+	running
+	stopped
+)
+
+// entry is one identity waiting or being hashed.
+type entry struct {
+	req       Request
+	due       time.Time
+	coalesced int  // requests merged since the last attempt began
+	hashing   bool // a worker has it
+	again     bool // a request came while hashing: hash once more
+	retries   int  // attempts after changed_during_hash so far
+	index     int  // in queue, -1 when not waiting
+}
+
+// New validates cfg, fills its defaults and returns a Hasher; nothing runs until Run.
+func New(cfg Config) (*Hasher, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Hasher{cfg: cfg, newHash: digest(cfg.Algorithm), chunk: 64 << 10,
+		fs: map[uint64]*filesystem{}, entries: map[Identity]*entry{}, wake: make(chan struct{})}
+	if h.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
+	if cfg.BytesPerSecond > 0 {
+		h.chunk = int(min(int64(h.chunk), cfg.BytesPerSecond))
+		h.limiter = rate.NewLimiter(rate.Limit(cfg.BytesPerSecond), h.chunk)
+	}
+	return h, nil
+}
+
+// Close closes the descriptors AddFilesystem opened. Call it after Run has returned (or instead of
+// Run); it is safe to call twice.
+func (h *Hasher) Close() error { return h.closeFilesystems() }
+
+// Submit asks for req's file to be hashed once its identity has been quiet for Config.Quiet. A request
+// for an identity already waiting replaces that one's request and pushes its deadline; beyond
+// Config.QueueSize identities it is answered at once, on OnResult, with StateRateLimited. It returns
+// ErrStopped once Run has returned.
+func (h *Hasher) Submit(req Request) error {
+	h.mu.Lock()
+	if h.state == stopped {
+		h.mu.Unlock()
+		return fmt.Errorf("submitting %+v: %w", req.ID, ErrStopped)
+	}
+	due := time.Now().Add(h.cfg.Quiet)
+	e := h.entries[req.ID]
+	switch {
+	case e == nil && len(h.entries) >= h.cfg.QueueSize:
+		h.mu.Unlock()
+		h.deliver(Result{ID: req.ID, Algorithm: h.cfg.Algorithm, State: StateRateLimited,
+			Reason: fmt.Sprintf("%d files waiting or being hashed", h.cfg.QueueSize), Request: req, Coalesced: 1})
+		return nil
+	case e == nil:
+		e = &entry{req: req, due: due, coalesced: 1, index: -1}
+		h.entries[req.ID] = e
+		heap.Push(&h.queue, e)
+	default:
+		h.metrics.coalesced.Inc()
+		e.req, e.due = req, due
+		e.coalesced++
+		if e.hashing {
+			e.again = true
+		} else {
+			heap.Fix(&h.queue, e.index)
+		}
+	}
+	h.changed()
+	h.mu.Unlock()
+	return nil
+}
+
+// changed wakes the workers waiting for the queue; h.mu is held.
+func (h *Hasher) changed() {
+	close(h.wake)
+	h.wake = make(chan struct{})
+	h.metrics.queueDepth.Set(float64(len(h.queue)))
+}
+
+// Run hashes with Config.Workers workers until ctx ends, and returns when every one has ended; an
+// attempt under way is abandoned without a result, and requests still waiting are dropped. Run runs
+// once: it returns ErrStopped when called again.
+func (h *Hasher) Run(ctx context.Context) error {
+	h.mu.Lock()
+	if h.state != notStarted {
+		h.mu.Unlock()
+		return fmt.Errorf("running the hasher: %w", ErrStopped)
+	}
+	h.state = running
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.state = stopped
+		h.mu.Unlock()
+	}()
+	g, ctx := errgroup.WithContext(ctx)
+	for range h.cfg.Workers {
+		g.Go(func() error {
+			h.work(ctx)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// work hashes due entries until ctx ends.
+func (h *Hasher) work(ctx context.Context) {
+	w := &worker{h: h, buf: make([]byte, h.chunk)}
+	for {
+		e, job, ok := h.next(ctx)
+		if !ok {
+			return
+		}
+		res, err := w.hash(ctx, job.req)
+		if err != nil { // ctx ended
+			return
+		}
+		res.Coalesced = job.coalesced
+		h.finish(e, res)
+	}
+}
+
+// next waits for the soonest entry to come due and hands it out, with a copy of it taken at that time.
+func (h *Hasher) next(ctx context.Context) (*entry, entry, bool) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		h.mu.Lock()
+		wait := time.Hour
+		if len(h.queue) > 0 {
+			e := h.queue[0]
+			if wait = time.Until(e.due); wait <= 0 {
+				heap.Pop(&h.queue)
+				e.hashing = true
+				job := *e
+				e.coalesced = 0
+				h.changed()
+				h.mu.Unlock()
+				return e, job, true
+			}
+		}
+		wake := h.wake
+		h.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil, entry{}, false
+		case <-wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// finish delivers an attempt's result and then waits the entry again (a retry after
+// changed_during_hash, or a request that came meanwhile) or forgets it. The result goes out before the
+// entry can be handed out again, so an identity's results arrive in order.
+func (h *Hasher) finish(e *entry, res Result) {
+	h.mu.Lock()
+	retry := res.State == StateChangedDuringHash && e.retries < h.cfg.MaxRetries
+	h.mu.Unlock()
+	res.Retry = retry
+	h.deliver(res)
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e.hashing = false
+	switch {
+	case retry:
+		e.retries++
+		e.due = later(e.due, time.Now().Add(h.cfg.Quiet))
+	case e.again:
+		e.retries = 0
+	default:
+		delete(h.entries, e.req.ID)
+		return
+	}
+	e.again = false
+	heap.Push(&h.queue, e)
+	h.changed()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// deliver counts res and hands it to OnResult.
+func (h *Hasher) deliver(res Result) {
+	h.metrics.count(res)
+	h.cfg.OnResult(res)
+}
+
+// queue is a min-heap of waiting entries by due time (container/heap).
+type queue []*entry
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *queue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*q = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,111 @@
+package hasher
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// openFlags open a file to hash: read-only, never a terminal, never blocking on a FIFO (it is refused
+// after fstat anyway), without touching its access time.
+const openFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_NOATIME
+
+// unreadable is why a file could not be opened as the request's inode; it becomes a Result's Reason.
+type unreadable struct{ reason string }
+
+func (u *unreadable) Error() string { return u.reason }
+
+// opened is a file opened as the request's inode, with its stat from just after the open.
+type opened struct {
+	fd       int
+	st       unix.Stat_t
+	byHandle bool
+}
+
+// open opens the request's inode: by handle where its filesystem's layout is known, else (or when the
+// handle fails) by path, then checks it is that inode. The error is an *unreadable.
+func (h *Hasher) open(req Request) (opened, error) {
+	mountFD, l := h.filesystem(req.ID.Dev)
+	var handleErr error
+	if l != nil {
+		if b, ok := l.build(req.ID.Ino, req.ID.Gen); ok {
+			fd, err := openRetryNoatime(func(flags int) (int, error) {
+				return unix.OpenByHandleAt(mountFD, unix.NewFileHandle(l.handleType, b), flags)
+			})
+			if err == nil {
+				return h.check(fd, req.ID, l, true)
+			}
+			handleErr = fmt.Errorf("opening by handle: %w", err)
+		} else {
+			handleErr = fmt.Errorf("inode %d does not fit the filesystem's handles", req.ID.Ino)
+		}
+	}
+	if req.Path == "" {
+		if handleErr == nil {
+			return opened{}, &unreadable{"no handle layout for the filesystem and no path"}
+		}
+		return opened{}, &unreadable{handleErr.Error() + ", and no path"}
+	}
+	fd, err := openRetryNoatime(func(flags int) (int, error) {
+		return unix.Open(req.Path, flags|unix.O_NOFOLLOW, 0)
+	})
+	if err != nil {
+		return opened{}, &unreadable{fmt.Sprintf("opening %s: %v", req.Path, err)}
+	}
+	o, err := h.check(fd, req.ID, l, false)
+	if err == nil && (l == nil || handleErr != nil) {
+		h.learnFrom(o.fd, req.ID.Dev)
+	}
+	return o, err
+}
+
+// openRetryNoatime opens with openFlags, and without O_NOATIME where it is refused (a file the process
+// does not own, without CAP_FOWNER).
+func openRetryNoatime(open func(flags int) (int, error)) (int, error) {
+	fd, err := open(openFlags)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = open(openFlags &^ unix.O_NOATIME)
+	}
+	return fd, err
+}
+
+// check fstats fd and confirms it is a regular file with the identity id: dev and inode number, and
+// the generation where the filesystem tells it (FS_IOC_GETVERSION, or the generation word of the
+// file's own handle). A handle opened by the kernel has had its generation checked already. It closes
+// fd on failure.
+func (h *Hasher) check(fd int, id Identity, l *layout, byHandle bool) (opened, error) {
+	o := opened{fd: fd, byHandle: byHandle}
+	fail := func(reason string) (opened, error) {
+		unix.Close(fd)
+		return opened{}, &unreadable{reason}
+	}
+	if err := unix.Fstat(fd, &o.st); err != nil {
+		return fail(fmt.Sprintf("fstat: %v", err))
+	}
+	if o.st.Dev != id.Dev || o.st.Ino != id.Ino {
+		return fail("inode reused")
+	}
+	if gen, ok := generation(fd, l); ok && gen != id.Gen {
+		return fail("inode reused")
+	}
+	if o.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fail(fmt.Sprintf("not a regular file (mode %#o)", o.st.Mode))
+	}
+	return o, nil
+}
+
+// generation reads fd's generation by FS_IOC_GETVERSION, else from its handle by the layout l.
+func generation(fd int, l *layout) (uint32, bool) {
+	if gen, err := getVersion(fd); err == nil {
+		return gen, true
+	}
+	if l == nil {
+		return 0, false
+	}
+	fh, _, err := unix.NameToHandleAt(fd, "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return 0, false
+	}
+	return l.generation(fh.Type(), fh.Bytes())
+}

@@ -1,0 +1,56 @@
+package hasher
+
+import "time"
+
+// Identity names a file's inode: its filesystem (st_dev), inode number and generation.
+type Identity struct {
+	Dev uint64
+	Ino uint64
+	Gen uint32
+}
+
+// Request asks for a file to be hashed, from the kernel's record of its last close after a write.
+type Request struct {
+	ID Identity
+	// Size and Ctime are the file's as the kernel recorded them; they are echoed, not trusted.
+	Size  int64
+	Ctime time.Time
+	// Path is the file's host path, tried when the file cannot be opened by handle; may be empty.
+	Path string
+	// Token is echoed in the Result untouched (the last writer, a sequence number...).
+	Token any
+}
+
+// State says what became of an attempt to hash a file.
+type State string
+
+// The states of a Result. Only StateOK carries a digest.
+const (
+	StateOK                State = "ok"
+	StateTooLarge          State = "too_large"
+	StateChangedDuringHash State = "changed_during_hash"
+	StateUnreadable        State = "unreadable"
+	StateRateLimited       State = "rate_limited"
+)
+
+// Result is one attempt's outcome for an identity.
+type Result struct {
+	ID Identity
+	// Size and Mtime are the file's as stat'ed after hashing (before, if it was not read); zero when it
+	// could not be opened.
+	Size      int64
+	Mtime     time.Time
+	Algorithm string
+	Digest    []byte // StateOK only
+	State     State
+	// Reason says why, for states other than StateOK.
+	Reason string
+	// Retry is set with StateChangedDuringHash when the file will be hashed again once quiet.
+	Retry bool
+	// ByHandle tells that the file was opened by handle rather than by path.
+	ByHandle bool
+	// Request is the last request merged into this attempt, Coalesced how many were since the attempt
+	// before (0 for a retry after StateChangedDuringHash that no request came for).
+	Request   Request
+	Coalesced int
+}
