@@ -77,6 +77,7 @@ const (
 	fromKernel source = iota
 	fromScan
 	fromLoss
+	fromContent
 	numSources
 )
 
@@ -86,6 +87,8 @@ func (s source) String() string {
 		return "kernel"
 	case fromScan:
 		return "scan"
+	case fromContent:
+		return "content"
 	}
 	return "loss"
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/factstream/factstream/bpf"
 	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/internal/natsserver"
+	"github.com/factstream/factstream/schemas"
+	"github.com/factstream/factstream/sensor/hasher"
 	"github.com/factstream/factstream/sensor/publish"
 )
 
@@ -36,9 +38,29 @@ type Config struct {
 	NATS    NATSConfig    `yaml:"nats"`
 	Batch   BatchConfig   `yaml:"batch"`
 	Spool   SpoolConfig   `yaml:"spool"`
+	Hash    HashConfig    `yaml:"hash"`
 	Metrics MetricsConfig `yaml:"metrics"`
 	Log     LogConfig     `yaml:"log"`
 }
+
+// HashConfig is how the sensor hashes a monitored file's content once its last writer has released it
+// (see package hasher).
+type HashConfig struct {
+	// Algorithm is sha256 (the default), sha512, or none: no hashing, and the probes do not watch releases.
+	Algorithm string `yaml:"algorithm"`
+	// MaxSize: a larger file is reported too_large, never hashed in part.
+	MaxSize ByteSize `yaml:"max_size"`
+	// BytesPerSecond paces reading, shared by the workers.
+	BytesPerSecond ByteSize `yaml:"bytes_per_second"`
+	// Workers hash this many files at once.
+	Workers int `yaml:"workers"`
+}
+
+// HashNone is HashConfig.Algorithm when nothing is hashed.
+const HashNone = "none"
+
+// Enabled reports whether files are hashed (and the probes report releases).
+func (h HashConfig) Enabled() bool { return h.Algorithm != HashNone }
 
 // ProbesConfig selects and sizes the kernel probes.
 type ProbesConfig struct {
@@ -168,8 +190,10 @@ func DefaultConfig() Config {
 		Probes:   ProbesConfig{Set: "auto", WakeupBytes: DefaultWakeupBytes},
 		NATS:     NATSConfig{Embedded: EmbeddedConfig{Listen: DefaultEmbeddedListen}},
 		Batch:    BatchConfig{MaxEvents: DefaultMaxEvents, MaxBytes: DefaultMaxBatchBytes, MaxDelay: DefaultMaxDelay},
-		Metrics:  MetricsConfig{Listen: DefaultMetricsListen},
-		Log:      LogConfig{Level: "info", Format: "auto"},
+		Hash: HashConfig{Algorithm: hasher.DefaultAlgorithm, MaxSize: hasher.DefaultMaxSize,
+			BytesPerSecond: hasher.DefaultBytesPerSecond, Workers: hasher.DefaultWorkers},
+		Metrics: MetricsConfig{Listen: DefaultMetricsListen},
+		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
 
@@ -214,6 +238,7 @@ func (c *Config) Validate() error {
 	c.Probes.validate(bad)
 	c.NATS.validate(bad)
 	c.Batch.validate(bad)
+	c.Hash.validate(bad)
 	if c.Spool.MemoryBytes < 0 || c.Spool.MaxBytes < 0 {
 		bad("spool", "sizes must not be negative")
 	}
@@ -227,6 +252,21 @@ func (c *Config) Validate() error {
 }
 
 type badFunc func(key, format string, args ...any)
+
+func (h HashConfig) validate(bad badFunc) {
+	if _, ok := schemas.ParseHashAlg(h.Algorithm); !ok && h.Algorithm != HashNone {
+		bad("hash.algorithm", "%q: want sha256, sha512 or %s", h.Algorithm, HashNone)
+	}
+	if h.MaxSize <= 0 {
+		bad("hash.max_size", "%d: want more than 0", h.MaxSize)
+	}
+	if h.BytesPerSecond < 0 {
+		bad("hash.bytes_per_second", "%d: must not be negative (0: unpaced)", h.BytesPerSecond)
+	}
+	if h.Workers < 1 || h.Workers > 64 {
+		bad("hash.workers", "%d: want 1..64", h.Workers)
+	}
+}
 
 // validateIdentity checks the host name and boot id, which become subject tokens and message ids.
 func (c *Config) validateIdentity(bad badFunc) {

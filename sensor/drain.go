@@ -51,6 +51,10 @@ func (s *Sensor) drain(ctx context.Context) error {
 		if !s.convert(&ev, &raw) {
 			continue
 		}
+		if raw.Kind == schemas.KindContent {
+			s.hashContent(&raw, &ev)
+			continue
+		}
 		if err := s.batchKernel(&raw, ev.Seq); err != nil {
 			warn.Log(zap.ErrorLevel, "cannot batch an event", zap.Error(err))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/sensor/accounting"
+	"github.com/factstream/factstream/sensor/hasher"
 	"github.com/factstream/factstream/sensor/publish"
 	"github.com/factstream/factstream/sensor/seqstore"
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,7 @@ type Sensor struct {
 	owned  *publish.Publisher // the publisher the sensor created and closes
 	batch  *batcher
 	acct   *accounting.Ledger // gaps, kernel loss, coverage, restart check and checkpoint of the kernel records
+	hasher *hasher.Hasher     // content hashes after a file's last writer; nil when hashing is off
 
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
@@ -123,6 +125,9 @@ func (s *Sensor) open() error {
 	if s.m, err = newMetrics(s.reg); err != nil {
 		return err
 	}
+	if err := s.newHasher(); err != nil {
+		return fmt.Errorf("creating the content hasher: %w", err)
+	}
 	s.seqs, err = seqstore.Open(s.cfg.StateDir, s.cfg.BootID, seqstore.Options{OnSync: s.m.markSync.Observe})
 	if err != nil {
 		return err
@@ -175,6 +180,9 @@ func (s *Sensor) closeState(ctx context.Context) {
 	if s.seqs != nil {
 		_ = s.seqs.Close()
 	}
+	if s.hasher != nil {
+		_ = s.hasher.Close()
+	}
 }
 
 // Registry returns the registry the sensor's metrics are on.
@@ -210,6 +218,9 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 		return nil
 	})
 	g.Go(func() error { s.pollLoop(gctx); return nil })
+	if s.hasher != nil {
+		g.Go(func() error { return s.hasher.Run(gctx) })
+	}
 	g.Go(func() error { s.rescanLoop(gctx); return nil })
 	if since, ok := s.acct.Restarting(); ok {
 		g.Go(func() error { s.checkRestart(gctx, since); return nil })
@@ -236,6 +247,7 @@ func (s *Sensor) start(ctx context.Context) error {
 	defer s.scanMu.Unlock()
 	set := s.set.Load()
 	s.applyPrefixes(set)
+	s.addHashFilesystems(set.Roots())
 	if _, err := s.scanProcesses(); err != nil {
 		// The processes' own events still come; only those older than the probes lack their details.
 		s.log.Warn("processes that started before the sensor will lack exe, arguments and container", zap.Error(err))
@@ -268,6 +280,9 @@ func (s *Sensor) shutdown(ctx context.Context) error {
 	}
 	s.saveCheckpoint() // after the last acknowledgements
 	errs = append(errs, s.seqs.Close())
+	if s.hasher != nil {
+		errs = append(errs, s.hasher.Close())
+	}
 	s.log.Info("sensor stopped", zap.Uint64("next_sequence", s.seqs.Peek(seqstore.Events)), zap.Uint64("kernel_seq", s.acct.KernelSeq()))
 	return errors.Join(errs...)
 }

@@ -45,6 +45,10 @@ func table(c *Config) []settings.Setting {
 		settings.New("batch.max_delay", "how long an event may wait in a batch", &c.Batch.MaxDelay),
 		settings.New("spool.memory_bytes", "batches held in memory while NATS is away (0: 64MiB)", &c.Spool.MemoryBytes),
 		settings.New("spool.max_bytes", "disk spool size after memory (0: 1GiB)", &c.Spool.MaxBytes),
+		settings.New("hash.algorithm", "digest of a monitored file's content after its last writer: sha256, sha512 or none (no hashing)", &c.Hash.Algorithm),
+		settings.New("hash.max_size", "larger files are reported too_large, never hashed in part", &c.Hash.MaxSize),
+		settings.New("hash.bytes_per_second", "reading pace of the hashers together", &c.Hash.BytesPerSecond),
+		settings.New("hash.workers", "files hashed at once", &c.Hash.Workers),
 		settings.New("metrics.listen", "address for /metrics, /healthz and /readyz (empty: none)", &c.Metrics.Listen),
 	}, LogSettings(&c.Log))
 }

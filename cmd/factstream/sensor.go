@@ -96,7 +96,7 @@ func startSensor(ctx context.Context, cfg sensor.Config, log, serverLog *zap.Log
 			st.Close()
 		}
 	}()
-	if st.probes, err = loadProbes(cfg.Probes, log); err != nil {
+	if st.probes, err = loadProbes(cfg.Probes, cfg.Hash.Enabled(), log); err != nil {
 		return nil, err
 	}
 	if st.link, err = connectNATS(ctx, cfg, log, serverLog); err != nil {
@@ -129,14 +129,14 @@ func (st *sensorStack) Close() {
 
 // loadProbes loads the configured probe set, matching path prefixes only for tasks in the sensor's
 // own mount namespace.
-func loadProbes(c sensor.ProbesConfig, log *zap.Logger) (*bpf.Probes, error) {
+func loadProbes(c sensor.ProbesConfig, reportCloses bool, log *zap.Logger) (*bpf.Probes, error) {
 	mntns, err := ownMountNS()
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	p, err := bpf.Load(bpf.Options{Set: bpf.ProbeSet(c.Set), RingSize: uint32(c.RingSize), TrackedInodes: c.TrackedInodes, HostMountNS: mntns,
-		WakeupBytes: uint32(c.WakeupBytes), PinPath: c.PinPath})
+		WakeupBytes: uint32(c.WakeupBytes), PinPath: c.PinPath, ReportCloses: reportCloses})
 	if errors.Is(err, bpf.ErrUnavailable) {
 		return nil, fmt.Errorf("loading the %s probes: %w (probes.set chooses another set)", c.Set, err)
 	}
