@@ -54,8 +54,8 @@ func (h *Hasher) open(req Request) (opened, error) {
 		return opened{}, &unreadable{fmt.Sprintf("opening %s: %v", req.Path, err)}
 	}
 	o, err := h.check(fd, req.ID, l, false)
-	if err == nil && (l == nil || handleErr != nil) {
-		h.learnFrom(o.fd, req.ID.Dev)
+	if err == nil {
+		h.learnFrom(o.fd, &o.st, handleErr != nil)
 	}
 	return o, err
 }
