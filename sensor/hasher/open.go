@@ -55,7 +55,9 @@ func (h *Hasher) open(req Request) (opened, error) {
 	}
 	o, err := h.check(fd, req.ID, l, false)
 	if err == nil {
-		h.learnFrom(o.fd, &o.st, handleErr != nil)
+		// A stale handle for an inode the path shows alive means the layout was learned wrong (EPERM,
+		// no CAP_DAC_READ_SEARCH, says nothing about it).
+		h.learnFrom(o.fd, &o.st, errors.Is(handleErr, unix.ESTALE))
 	}
 	return o, err
 }
