@@ -7,7 +7,9 @@
 //     (open_by_handle_at) on filesystems whose handle layout AddFilesystem learned, else by the path the
 //     request carries, and in every case fstat (and the generation, where the filesystem exposes it)
 //     confirms it is the request's inode before a byte is read. A different inode behind the path is
-//     StateUnreadable with the reason "inode reused".
+//     StateUnreadable with the reason "inode reused". Opening by handle needs CAP_DAC_READ_SEARCH;
+//     without it every open falls back to the path. Where neither FS_IOC_GETVERSION nor a learned
+//     layout gives a path-opened file's generation, only its dev and inode number are checked.
 //   - Never a hash of part of a file: the file is stat'ed before and after; a file over Config.MaxSize
 //     is StateTooLarge with no digest, one that changed meanwhile is StateChangedDuringHash with no
 //     digest, and is hashed again once quiet (up to Config.MaxRetries times).

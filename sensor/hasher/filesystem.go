@@ -113,22 +113,18 @@ func sampleOfFD(fd int, st *unix.Stat_t) (sample, bool) {
 	return sample{handleType: fh.Type(), handle: fh.Bytes(), ino: st.Ino, gen: gen, genKnown: genErr == nil}, true
 }
 
-// learnFrom takes a file opened by path and checked as a sample of its filesystem, when AddFilesystem
-// was called for it: a filesystem whose layout was not learned yet (too few samples) may be learned
-// from the files the hasher opens, and one whose handle failed for a file the path then showed to be
-// the same inode is learned again with that file among the samples.
-func (h *Hasher) learnFrom(fd int, dev uint64) {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return
-	}
-	s, ok := sampleOfFD(fd, &st)
-	if !ok {
-		return
-	}
+// learnFrom takes a file opened by path and checked (fd, stat st) as a sample of its filesystem, when
+// AddFilesystem was called for it and either its layout is not learned yet and it has room for more
+// samples (a scan directory with too few entries), or the handle failed for this very inode (a layout
+// learned wrong from too few samples).
+func (h *Hasher) learnFrom(fd int, st *unix.Stat_t, handleFailed bool) {
 	h.fsMu.Lock()
 	defer h.fsMu.Unlock()
-	if fs := h.fs[dev]; fs != nil {
+	fs := h.fs[st.Dev]
+	if fs == nil || !(handleFailed || fs.layout == nil && len(fs.samples) < maxSamples) {
+		return
+	}
+	if s, ok := sampleOfFD(fd, st); ok {
 		fs.learn(s) // on failure the layout stays as it was
 	}
 }

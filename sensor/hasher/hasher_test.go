@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/sys/unix"
 
 	"github.com/factstream/factstream/internal/testtime"
 )
@@ -402,4 +403,71 @@ func TestRequestWhileHashing(t *testing.T) {
 			t.Fatalf("attempt %d: %s (%s) token %v coalesced %d, want ok for %v, 1 request", i+1, r.State, r.Reason, r.Request.Token, r.Coalesced, wantToken)
 		}
 	}
+}
+
+// TestNotHashed covers files that are refused before a byte is read.
+func TestNotHashed(t *testing.T) {
+	for _, tc := range []struct {
+		name, wantReason string
+		make             func(t *testing.T, path string) // creates path
+		noPath           bool
+	}{
+		{"directory", "not a regular file", func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"fifo, without blocking", "not a regular file", func(t *testing.T, path string) {
+			if err := unix.Mkfifo(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"no layout and no path", "no handle layout for the filesystem and no path", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, results := start(t, Config{Quiet: time.Millisecond})
+			path := filepath.Join(t.TempDir(), "f")
+			tc.make(t, path)
+			req := requestFor(t, path)
+			if tc.noPath {
+				req.Path = ""
+			}
+			if err := h.Submit(req); err != nil {
+				t.Fatal(err)
+			}
+			r := waitResult(t, results, "the refusal of "+tc.name)
+			if r.State != StateUnreadable || !strings.Contains(r.Reason, tc.wantReason) || r.Digest != nil {
+				t.Fatalf("%s: %s (%s), want unreadable saying %q", tc.name, r.State, r.Reason, tc.wantReason)
+			}
+		})
+	}
+}
+
+// TestManyFiles hashes files with several workers: each exactly once, each with its own digest.
+func TestManyFiles(t *testing.T) {
+	const files = 50
+	h, results := start(t, Config{Workers: 4, Quiet: time.Millisecond, BytesPerSecond: 1 << 20})
+	dir := t.TempDir()
+	want := map[Identity][32]byte{}
+	for i := range files {
+		data := bytes.Repeat([]byte{byte(i)}, 1000+i)
+		req := writeFile(t, dir, fmt.Sprint(i), data)
+		want[req.ID] = sha256.Sum256(data)
+		if err := h.Submit(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range files {
+		r := waitResult(t, results, fmt.Sprintf("%d files' hashes", files))
+		sum, ok := want[r.ID]
+		if !ok || r.State != StateOK || !bytes.Equal(r.Digest, sum[:]) {
+			t.Fatalf("result %s (%s) for %+v digest %x: a file hashed twice, or wrongly", r.State, r.Reason, r.ID, r.Digest)
+		}
+		delete(want, r.ID)
+	}
+	noResult(t, results, 100*time.Millisecond, "each file is hashed once")
 }

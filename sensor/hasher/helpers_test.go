@@ -74,7 +74,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) Request {
 // requestFor stats path into a request as the kernel would send it, with the path.
 func requestFor(t testing.TB, path string) Request {
 	t.Helper()
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

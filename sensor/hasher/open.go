@@ -54,8 +54,10 @@ func (h *Hasher) open(req Request) (opened, error) {
 		return opened{}, &unreadable{fmt.Sprintf("opening %s: %v", req.Path, err)}
 	}
 	o, err := h.check(fd, req.ID, l, false)
-	if err == nil && (l == nil || handleErr != nil) {
-		h.learnFrom(o.fd, req.ID.Dev)
+	if err == nil {
+		// A stale handle for an inode the path shows alive means the layout was learned wrong (EPERM,
+		// no CAP_DAC_READ_SEARCH, says nothing about it).
+		h.learnFrom(o.fd, &o.st, errors.Is(handleErr, unix.ESTALE))
 	}
 	return o, err
 }
