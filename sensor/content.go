@@ -89,7 +89,7 @@ func (s *Sensor) onHashed(res hasher.Result) {
 		ev.Mtime = res.Mtime.UnixNano()
 	}
 	ev.HashAlg, _ = schemas.ParseHashAlg(res.Algorithm)
-	ev.HashState = hashStateOf(res.State)
+	ev.HashState = res.State
 	if ev.HashState == schemas.HashOK {
 		ev.Digest = res.Digest
 	} else {
@@ -128,19 +128,4 @@ func cloneEvent(ev *schemas.RawEvent) schemas.RawEvent {
 	c.Name, c.Path, c.OldName, c.OldPath, c.Aux = clone(ev.Name), clone(ev.Path), clone(ev.OldName), clone(ev.OldPath), clone(ev.Aux)
 	c.Proc.Comm = clone(ev.Proc.Comm)
 	return c
-}
-
-// hashStateOf is the wire's name for a hasher's state.
-func hashStateOf(st hasher.State) schemas.HashState {
-	switch st {
-	case hasher.StateOK:
-		return schemas.HashOK
-	case hasher.StateTooLarge:
-		return schemas.HashTooLarge
-	case hasher.StateChangedDuringHash:
-		return schemas.HashChangedDuringHash
-	case hasher.StateRateLimited:
-		return schemas.HashRateLimited
-	}
-	return schemas.HashUnreadable
 }

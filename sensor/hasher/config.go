@@ -8,6 +8,7 @@ import (
 	"hash"
 	"time"
 
+	"github.com/factstream/factstream/schemas"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -22,12 +23,14 @@ const (
 	DefaultMaxRetries     = 3
 )
 
-// digest returns the constructor of the digest Config.Algorithm names, nil for an unknown name.
+// digest returns the constructor of the digest Config.Algorithm names (schemas.HashAlg's names), nil for
+// an unknown name.
 func digest(name string) func() hash.Hash {
-	switch name {
-	case "sha256":
+	alg, _ := schemas.ParseHashAlg(name)
+	switch alg {
+	case schemas.HashSHA256:
 		return sha256.New
-	case "sha512":
+	case schemas.HashSHA512:
 		return sha512.New
 	}
 	return nil

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts(opts("queue_depth", "Identities waiting to be hashed."))),
 	}
 	for _, s := range []State{StateTooLarge, StateChangedDuringHash, StateUnreadable, StateRateLimited} {
-		m.skipped.WithLabelValues(string(s))
+		m.skipped.WithLabelValues(s.String())
 	}
 	if reg == nil {
 		return m, nil
@@ -53,5 +53,5 @@ func (m *metrics) count(r Result) {
 		m.hashed.Inc()
 		return
 	}
-	m.skipped.WithLabelValues(string(r.State)).Inc()
+	m.skipped.WithLabelValues(r.State.String()).Inc()
 }

@@ -1,6 +1,10 @@
 package hasher
 
-import "time"
+import (
+	"time"
+
+	"github.com/factstream/factstream/schemas"
+)
 
 // Identity names a file's inode: its filesystem (st_dev), inode number and generation.
 type Identity struct {
@@ -21,16 +25,17 @@ type Request struct {
 	Token any
 }
 
-// State says what became of an attempt to hash a file.
-type State string
+// State says what became of an attempt to hash a file: the wire's hash state, whose names are
+// FILE_ACTIVITY's hash_state.
+type State = schemas.HashState
 
 // The states of a Result. Only StateOK carries a digest.
 const (
-	StateOK                State = "ok"
-	StateTooLarge          State = "too_large"
-	StateChangedDuringHash State = "changed_during_hash"
-	StateUnreadable        State = "unreadable"
-	StateRateLimited       State = "rate_limited"
+	StateOK                = schemas.HashOK
+	StateTooLarge          = schemas.HashTooLarge
+	StateChangedDuringHash = schemas.HashChangedDuringHash
+	StateUnreadable        = schemas.HashUnreadable
+	StateRateLimited       = schemas.HashRateLimited
 )
 
 // Result is one attempt's outcome for an identity.
