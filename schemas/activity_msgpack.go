@@ -35,13 +35,17 @@ const (
 	afProcess
 	afReason
 	afLost
+	afHash
+	afSize
+	afOldHash
+	afHashState
 	numActivityFields
 )
 
 var activityFieldNames = [numActivityFields]string{
 	"time", "path", "host_path", "old_path", "old_host_path", "mode", "old_mode", "uid", "gid", "old_uid",
 	"old_gid", "target", "xattr", "acl", "fstype", "dev", "ino", "monitored", "probe", "process", "reason",
-	"lost",
+	"lost", "hash", "size", "old_hash", "hash_state",
 }
 
 // Field positions of an encoded ActivityProcess.
@@ -94,6 +98,14 @@ func AppendActivity(dst []byte, a *Activity) []byte {
 
 func activityFieldZero(a *Activity, f int) bool {
 	switch f {
+	case afHashState:
+		return a.HashState == ""
+	case afOldHash:
+		return a.OldHash == ""
+	case afSize:
+		return a.Size == 0
+	case afHash:
+		return a.Hash == ""
 	case afReason:
 		return a.Reason == ""
 	case afLost:
@@ -145,6 +157,13 @@ func appendActivityField(b []byte, a *Activity, f int) []byte {
 		return appendBin(b, a.ACL)
 	case afFSType:
 		return appendBin(b, a.FSType)
+	}
+	return appendActivityTail(b, a, f)
+}
+
+// appendActivityTail appends the fields from dev on.
+func appendActivityTail(b []byte, a *Activity, f int) []byte {
+	switch f {
 	case afDev:
 		return appendUint(b, a.Dev)
 	case afIno:
@@ -160,8 +179,16 @@ func appendActivityField(b []byte, a *Activity, f int) []byte {
 		return appendProcess(b, &a.Process)
 	case afReason:
 		return appendStr(b, a.Reason)
+	case afLost:
+		return appendUint(b, a.Lost)
+	case afHash:
+		return appendStr(b, a.Hash)
+	case afSize:
+		return appendUint(b, a.Size)
+	case afOldHash:
+		return appendStr(b, a.OldHash)
 	}
-	return appendUint(b, a.Lost)
+	return appendStr(b, a.HashState)
 }
 
 func appendProcess(b []byte, p *ActivityProcess) []byte {
@@ -366,6 +393,14 @@ func (d *decoder) activityTail(a *Activity, f int) bool {
 		ok = d.str(&a.Reason)
 	case afLost:
 		a.Lost, ok = r.readUint(math.MaxUint64)
+	case afHash:
+		ok = d.str(&a.Hash)
+	case afSize:
+		a.Size, ok = r.readUint(math.MaxUint64)
+	case afOldHash:
+		ok = d.str(&a.OldHash)
+	case afHashState:
+		ok = d.str(&a.HashState)
 	}
 	return ok
 }

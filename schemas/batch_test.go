@@ -174,6 +174,18 @@ func TestKindString(t *testing.T) {
 	}
 }
 
+// TestKindActivity: the kinds that become FILE_ACTIVITY events are the file kinds and content.
+func TestKindActivity(t *testing.T) {
+	for k := Kind(1); k < numKinds; k++ {
+		if want := k.File() || k == KindContent; k.Activity() != want {
+			t.Errorf("%v: Activity() = %v, want %v", k, k.Activity(), want)
+		}
+	}
+	if KindContent.File() || !KindContent.Activity() || KindExec.Activity() || KindScanEntry.Activity() {
+		t.Fatal("content is an activity kind without being a file kind; exec and scan entries are neither")
+	}
+}
+
 // TestDecodeReuse shows that decoding into the same Batch allocates nothing once it has grown.
 func TestDecodeReuse(t *testing.T) {
 	data, _ := EncodeBatch(nil, goldenBatch())
