@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/hex"
-	"strings"
 	"testing"
 
 	"github.com/factstream/factstream/pipeline/internal/eventtest"
@@ -93,10 +91,7 @@ cd03e8c40462617368cd2710000209cf187afca768441200a00000b7666163742e7261772e302e6e
 // TestPartitionSnapshotGolden: a partition snapshot is written, and read back to the same state, in
 // the bytes of goldenPartition; the index's contents are in it.
 func TestPartitionSnapshotGolden(t *testing.T) {
-	golden, err := hex.DecodeString(strings.Join(strings.Fields(goldenPartition), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden := eventtest.Unhex(t, goldenPartition)
 	var buf bytes.Buffer
 	ptrTB(t, writePartitionSnapshot(&buf, 0, 1, []*hostView{hashedView()}))
 	if !bytes.Equal(buf.Bytes(), golden) {
@@ -117,11 +112,7 @@ func TestPartitionSnapshotGolden(t *testing.T) {
 // contents, still reads, to the state that wrote it: written again, it is the snapshot of the same view
 // in the current version.
 func TestPartitionSnapshotPreviousVersion(t *testing.T) {
-	golden, err := hex.DecodeString(strings.Join(strings.Fields(goldenPartitionV1), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	views, err := readPartitionSnapshot(bytes.NewReader(golden), viewCfg(), &collector{}, &viewStats{})
+	views, err := readPartitionSnapshot(bytes.NewReader(eventtest.Unhex(t, goldenPartitionV1)), viewCfg(), &collector{}, &viewStats{})
 	if err != nil {
 		t.Fatal(err)
 	}

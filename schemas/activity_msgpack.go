@@ -86,6 +86,9 @@ func AppendActivityEnvelope(dst []byte, host, typ string, n int) []byte {
 // AppendActivity appends the encoding of one event (without its Host and Type).
 func AppendActivity(dst []byte, a *Activity) []byte {
 	n := numActivityFields
+	if a.Hash == "" && a.Size == 0 && a.OldHash == "" && a.HashState == "" {
+		n = afHash // not a content event: as it was before content's fields
+	}
 	for n > 1 && activityFieldZero(a, n-1) {
 		n--
 	}
@@ -98,14 +101,6 @@ func AppendActivity(dst []byte, a *Activity) []byte {
 
 func activityFieldZero(a *Activity, f int) bool {
 	switch f {
-	case afHashState:
-		return a.HashState == ""
-	case afOldHash:
-		return a.OldHash == ""
-	case afSize:
-		return a.Size == 0
-	case afHash:
-		return a.Hash == ""
 	case afReason:
 		return a.Reason == ""
 	case afLost:

@@ -95,10 +95,7 @@ func TestContent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x := NewIndex()
-			for _, ev := range base() {
-				x.Apply(&ev)
-			}
+			x := baseIndex()
 			for i, s := range tt.steps {
 				c := x.Apply(&s.ev)
 				if string(c.Path) != s.path || c.OldContent.Hash() != s.oldHash {

@@ -77,7 +77,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	x.Apply(eventtest.Ptr(eventtest.Unlink(13, 11, "b", 1)))
 	f.Add(snapshot(f, x))
 	f.Add(snapshot(f, hashedIndex()))
-	f.Add(unhex(f, goldenIndexV1))
+	f.Add(eventtest.Unhex(f, goldenIndexV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		y, _, err := ReadSnapshot(bytes.NewReader(data))
 		if unread(t, err) {
@@ -99,7 +99,7 @@ func FuzzReadIndexesSnapshot(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
-	f.Add(unhex(f, goldenIndexesV1))
+	f.Add(eventtest.Unhex(f, goldenIndexesV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, covers, err := ReadIndexesSnapshot(bytes.NewReader(data))
 		if unread(t, err) {

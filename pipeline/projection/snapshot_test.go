@@ -2,10 +2,8 @@ package projection
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"io"
-	"strings"
 	"testing"
 
 	"github.com/factstream/factstream/pipeline/internal/eventtest"
@@ -92,33 +90,33 @@ c00cc2c0030b0ac4036574630c0ac406612d6c696e6b0c0bc40161030ac3c4082f7372762f6d6f6e
 036574630c0bc40161020d00a00d0ba162`
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
+// snapshotCase is the snapshot of an Index or of Indexes: how it is written and read, what it covers,
+// and its pinned bytes.
+type snapshotCase struct {
+	name   string
+	golden string
+	write  func(w io.Writer) error
+	read   func(r io.Reader) (snapshotWriter, uint64, error)
+	covers uint64
+}
+
+// snapshotCases are the snapshots of index (covering 42), pinned as golden, and of twoHosts(index)
+// (covering 43), pinned as goldens.
+func snapshotCases(index func() *Index, golden, goldens string) []snapshotCase {
+	return []snapshotCase{
+		{"index", golden, func(w io.Writer) error { return index().WriteSnapshot(w, 42) },
+			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadSnapshot(r) }, 42},
+		{"indexes", goldens, func(w io.Writer) error { return twoHosts(index).WriteSnapshot(w, 43) },
+			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadIndexesSnapshot(r) }, 43},
 	}
-	return b
 }
 
 // TestSnapshotGolden: the snapshots of an Index and of Indexes are written, and read back to a state
 // that writes them again, in the pinned bytes.
 func TestSnapshotGolden(t *testing.T) {
-	tests := []struct {
-		name   string
-		golden string
-		write  func(w io.Writer) error
-		read   func(r io.Reader) (snapshotWriter, uint64, error)
-		covers uint64
-	}{
-		{"index", goldenIndex, func(w io.Writer) error { return hashedIndex().WriteSnapshot(w, 42) },
-			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadSnapshot(r) }, 42},
-		{"indexes", goldenIndexes, func(w io.Writer) error { return twoHosts(hashedIndex).WriteSnapshot(w, 43) },
-			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadIndexesSnapshot(r) }, 43},
-	}
-	for _, tt := range tests {
+	for _, tt := range snapshotCases(hashedIndex, goldenIndex, goldenIndexes) {
 		t.Run(tt.name, func(t *testing.T) {
-			golden := unhex(t, tt.golden)
+			golden := eventtest.Unhex(t, tt.golden)
 			var buf bytes.Buffer
 			if err := tt.write(&buf); err != nil {
 				t.Fatal(err)
@@ -145,21 +143,9 @@ func TestSnapshotGolden(t *testing.T) {
 // contents, still read, to the state that wrote them: written again, they are the snapshots of the same
 // indexes in the current version.
 func TestSnapshotPreviousVersion(t *testing.T) {
-	tests := []struct {
-		name   string
-		golden string
-		write  func(w io.Writer) error
-		read   func(r io.Reader) (snapshotWriter, uint64, error)
-		covers uint64
-	}{
-		{"index", goldenIndexV1, func(w io.Writer) error { return scanningIndex().WriteSnapshot(w, 42) },
-			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadSnapshot(r) }, 42},
-		{"indexes", goldenIndexesV1, func(w io.Writer) error { return twoHosts(scanningIndex).WriteSnapshot(w, 43) },
-			func(r io.Reader) (snapshotWriter, uint64, error) { return ReadIndexesSnapshot(r) }, 43},
-	}
-	for _, tt := range tests {
+	for _, tt := range snapshotCases(scanningIndex, goldenIndexV1, goldenIndexesV1) {
 		t.Run(tt.name, func(t *testing.T) {
-			x, covers, err := tt.read(bytes.NewReader(unhex(t, tt.golden)))
+			x, covers, err := tt.read(bytes.NewReader(eventtest.Unhex(t, tt.golden)))
 			if err != nil || covers != tt.covers {
 				t.Fatal(covers, err)
 			}
