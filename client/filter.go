@@ -9,12 +9,12 @@ import (
 	"github.com/factstream/factstream/schemas"
 )
 
-// Types returns the FILE_ACTIVITY types a Filter accepts: every file kind of package schemas, then
-// schemas.TypeGap.
+// Types returns the FILE_ACTIVITY types a Filter accepts: every kind of package schemas that becomes
+// one (the file kinds, then content), then schemas.TypeGap.
 func Types() []string {
 	var ts []string
 	for k := schemas.Kind(1); k.Valid(); k++ {
-		if k.File() {
+		if k.Activity() {
 			ts = append(ts, k.String())
 		}
 	}

@@ -102,7 +102,10 @@ func TestFilterMatch(t *testing.T) {
 
 func TestTypes(t *testing.T) {
 	ts := client.Types()
-	if len(ts) != 16 || ts[0] != "creation" || ts[len(ts)-1] != schemas.TypeGap {
+	if len(ts) != 17 || ts[0] != "creation" || ts[len(ts)-2] != "content" || ts[len(ts)-1] != schemas.TypeGap {
 		t.Errorf("Types() = %q", ts)
+	}
+	if err := (client.Filter{Types: []string{"content"}}).Validate(); err != nil {
+		t.Errorf("type content: %v", err)
 	}
 }

@@ -17,10 +17,13 @@ import (
 //     tree); a rename out of the tree has the destination as path and no host path;
 //     RENAME_EXCHANGE gives two renames, one per inode;
 //   - link carries the existing name's path as target, symlink its target;
+//   - content (the sensor's hash of a file after its last writer released it) carries the hash when its
+//     state is ok, the size, the state, and as old_hash what the index knew before (c.OldContent); its
+//     process is the last writer;
 //   - events whose paths are all outside host's patterns are dropped; an event without any path (an
 //     inode the index lost) is kept, as nothing says it is outside.
 func Enrich(host, boot string, ev *schemas.RawEvent, c Change, procs *ProcTable, patterns *Patterns, emit func(*schemas.Activity)) {
-	if !ev.Kind.File() {
+	if !ev.Kind.Activity() {
 		return
 	}
 	var a schemas.Activity
@@ -86,7 +89,17 @@ func fillFile(a *schemas.Activity, host string, ev *schemas.RawEvent, c Change) 
 		a.ACL = ev.Aux
 	case schemas.KindMount, schemas.KindUmount:
 		a.FSType = ev.Aux
+	case schemas.KindContent:
+		fillContent(a, ev, c)
 	}
+}
+
+// fillContent sets what a content event says of the file's content.
+func fillContent(a *schemas.Activity, ev *schemas.RawEvent, c Change) {
+	if ev.HashState == schemas.HashOK {
+		a.Hash = schemas.FormatHash(ev.HashAlg, ev.Digest)
+	}
+	a.Size, a.OldHash, a.HashState = ev.Size, c.OldContent.Hash(), ev.HashState.String()
 }
 
 // inScope reports whether one of the event's paths is in host's patterns: each side's host path, or its

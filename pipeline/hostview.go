@@ -309,7 +309,7 @@ func (v *hostView) apply(it *item, live bool) {
 		switch {
 		case ev.Kind == schemas.KindLoss:
 			v.lossGap(it, ev, live)
-		case ev.Kind.File() && live && !v.cfg.noOutput:
+		case ev.Kind.Activity() && live && !v.cfg.noOutput:
 			Enrich(v.host, b.BootID, ev, c, v.procs, v.cfg.patterns, emit)
 		}
 	}

@@ -266,6 +266,10 @@ func FuzzReadPartitionSnapshot(f *testing.F) {
 	var buf bytes.Buffer
 	ptrTB(f, writePartitionSnapshot(&buf, 0, 1, []*hostView{v}))
 	f.Add(buf.Bytes())
+	buf.Reset()
+	ptrTB(f, writePartitionSnapshot(&buf, 0, 1, []*hostView{hashedView()}))
+	f.Add(buf.Bytes())
+	f.Add(eventtest.Unhex(f, goldenPartitionV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		views, err := readPartitionSnapshot(bytes.NewReader(data), viewCfg(), &collector{}, &viewStats{})
 		if err != nil {

@@ -92,7 +92,8 @@ func fleet(hosts int, partitions int) []*sensorSim {
 			pid++
 			ino := uint64(100 + i)
 			name := "f" + strconv.Itoa(i)
-			command(s, pid, "/usr/bin/touch", []string{"touch", name}, eventtest.Create(ino, srvMon, name))
+			command(s, pid, "/usr/bin/touch", []string{"touch", name}, eventtest.Create(ino, srvMon, name),
+				eventtest.Content(ino, srvMon, name, schemas.HashOK, eventtest.Digest(byte(i)), uint64(i)))
 			pid++
 			command(s, pid, "/usr/bin/mv", []string{"mv", name}, eventtest.Rename(ino, srvMon, name, srvMon, name+".x", eventtest.FileMode))
 			if i%3 == 0 {
@@ -114,7 +115,10 @@ func fleet(hosts int, partitions int) []*sensorSim {
 			s.stream++
 			s.msgs = append(s.msgs, rawMsg{subject: rawSubject(s.host, s.dev, partitions), seq: s.stream, data: []byte("garbage")})
 		}
-		command(s, pid+1, "/usr/bin/touch", []string{"touch", "last"}, eventtest.Create(999, srvMon, "last"))
+		// Hashed again at the end, after the failover: the old hash comes through the snapshots.
+		command(s, pid+1, "/usr/bin/touch", []string{"touch", "last"}, eventtest.Create(999, srvMon, "last"),
+			eventtest.Content(101, srvMon, "f1.x", schemas.HashOK, eventtest.Digest(201), 2),
+			eventtest.Content(105, srvMon, "f5.x", schemas.HashTooLarge, nil, 1<<40))
 		sims = append(sims, s)
 	}
 	return sims
@@ -319,8 +323,11 @@ func TestWorkersFailover(t *testing.T) {
 		}
 		t.Fatalf("one worker: %d events, %d dead letters; three: %d, %d", len(one), dead1, len(three), dead3)
 	}
-	gaps := 0
+	gaps, rehashed := 0, 0
 	for line := range one {
+		if strings.Contains(line, `"type":"content"`) && strings.Contains(line, `"old_hash":"sha256:`) {
+			rehashed++
+		}
 		switch {
 		case strings.Contains(line, `"type":"gap"`):
 			gaps++
@@ -342,6 +349,9 @@ func TestWorkersFailover(t *testing.T) {
 	}
 	if gaps == 0 || dead1 == 0 {
 		t.Fatalf("the stream's faults left no trace: %d gaps, %d dead letters", gaps, dead1)
+	}
+	if rehashed != 2*6 {
+		t.Fatalf("%d content events with an old hash, want 2 per host", rehashed)
 	}
 	t.Logf("one worker: same %d events (%d gaps), %d dead letters; %s in all", len(one), gaps, dead1,
 		time.Since(start).Round(time.Millisecond))

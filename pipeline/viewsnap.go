@@ -13,7 +13,7 @@ import (
 
 // The snapshot of a partition's projections, canonical like an index's (see projection/snapshot.go):
 //
-//	"fspart" 1 partition partitions count, then count × view, sorted by host
+//	"fspart" 2 partition partitions count, then count × view, sorted by host
 //
 // where a view is
 //
@@ -24,6 +24,9 @@ import (
 //	indexes: count × (dev index)
 //	queue: count × (what seq ts boot min_seq max_seq, then by what: 0 raw batch bytes,
 //	       1 gap dev reason lost, 2 dead letter subject reason data)
+//
+// Its version is projection.SnapshotVersion: an index in it is laid out as in a snapshot of that version,
+// and version 1 (indexes without contents) is still read.
 
 const (
 	partitionMagic = "fspart"
@@ -112,7 +115,7 @@ func (it *item) encode(e *snapcodec.Encoder) {
 // Errors wrap ErrBadSnapshot.
 func readPartitionSnapshot(r io.Reader, cfg *viewConfig, out sink, stats *viewStats) ([]*hostView, error) {
 	d := snapcodec.NewReader(bufio.NewReaderSize(r, 1<<16))
-	d.Header(partitionMagic, projection.SnapshotVersion)
+	version := d.HeaderIn(partitionMagic, projection.OldestSnapshotVersion, projection.SnapshotVersion)
 	part, parts := d.Uint(), d.Uint()
 	if d.Err() == nil && (int(part) != cfg.partition || int(parts) != cfg.partitions) {
 		d.Failf("partition %d of %d, want %d of %d", part, parts, cfg.partition, cfg.partitions)
@@ -120,7 +123,7 @@ func readPartitionSnapshot(r io.Reader, cfg *viewConfig, out sink, stats *viewSt
 	n := d.Uint()
 	var views []*hostView
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
-		views = append(views, decodeView(d, cfg, out, stats))
+		views = append(views, decodeView(d, version, cfg, out, stats))
 	}
 	if err := d.End(); err != nil {
 		return nil, err
@@ -128,7 +131,8 @@ func readPartitionSnapshot(r io.Reader, cfg *viewConfig, out sink, stats *viewSt
 	return views, nil
 }
 
-func decodeView(d *snapcodec.Decoder, cfg *viewConfig, out sink, stats *viewStats) *hostView {
+// decodeView reads a view whose indexes are laid out as in version.
+func decodeView(d *snapcodec.Decoder, version uint64, cfg *viewConfig, out sink, stats *viewStats) *hostView {
 	v := newHostView(cfg, d.Str(snapcodec.MaxName), out, stats)
 	v.received, v.emitted, v.lastTS = d.Uint(), d.Uint(), d.Int()
 	n := d.Uint()
@@ -144,7 +148,7 @@ func decodeView(d *snapcodec.Decoder, cfg *viewConfig, out sink, stats *viewStat
 	n = d.Uint()
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		dev := d.Uint()
-		d.Embed(v.idx.Ensure(Key{Host: v.host, Dev: dev}))
+		d.EmbedVersion(v.idx.Ensure(Key{Host: v.host, Dev: dev}), version)
 	}
 	n = d.Uint()
 	for i := uint64(0); i < n && d.Err() == nil; i++ {

@@ -1,5 +1,7 @@
 package schemas
 
+import "encoding/hex"
+
 // ActivityVersion is the version of the enriched batch encoding this package writes and the only one it
 // reads. It is independent of the raw Version.
 const ActivityVersion = 1
@@ -11,7 +13,8 @@ const TypeGap = "gap"
 
 // Activity is one enriched FILE_ACTIVITY event, what users read. Type is the name of a file Kind
 // (creation, open, unlink, rename, permission, ownership, mkdir, rmdir, symlink, link, xattr_set,
-// xattr_remove, acl_set, mount, umount) or TypeGap.
+// xattr_remove, acl_set, mount, umount), the name of KindContent (a file's content hash once its last
+// writer released it) or TypeGap.
 //
 // Paths and names are bytes, never text: whatever the kernel reported survives unchanged in the msgpack
 // form. Which of the optional fields a type carries is fixed by the type (see README.md); the others are
@@ -46,6 +49,23 @@ type Activity struct {
 
 	Reason string // gap: why the index is uncertain
 	Lost   uint64 // gap: how many records were lost, when known
+
+	Hash      string // content: the digest, as FormatHash writes it; empty unless HashState is ok
+	Size      uint64 // content: st_size when hashed
+	OldHash   string // content: the file's previous known hash, empty when none
+	HashState string // content: a HashState's name (ok, too_large, changed_during_hash, unreadable, rate_limited)
+}
+
+// FormatHash is the FILE_ACTIVITY form of a content digest, "<algorithm>:<lowercase hex>" (e.g.
+// "sha256:9f86…"), or "" when there is no digest.
+func FormatHash(alg HashAlg, digest []byte) string {
+	if len(digest) == 0 {
+		return ""
+	}
+	name := alg.String()
+	b := make([]byte, 0, len(name)+1+hex.EncodedLen(len(digest)))
+	b = append(append(b, name...), ':')
+	return string(hex.AppendEncode(b, digest))
 }
 
 // ActivityProcess is the acting process of an Activity: what the raw event says (pid, comm, ids) joined

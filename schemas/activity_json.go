@@ -73,6 +73,11 @@ func (w *jsonWriter) typeFields(a *Activity) {
 		w.uint("gid", uint64(a.GID))
 		w.uint("old_uid", uint64(a.OldUID))
 		w.uint("old_gid", uint64(a.OldGID))
+	case "content":
+		w.str("hash", a.Hash)
+		w.uint("size", a.Size)
+		w.str("old_hash", a.OldHash)
+		w.str("hash_state", a.HashState)
 	}
 	switch a.Type {
 	case "symlink", "link":

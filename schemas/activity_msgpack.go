@@ -35,13 +35,17 @@ const (
 	afProcess
 	afReason
 	afLost
+	afHash
+	afSize
+	afOldHash
+	afHashState
 	numActivityFields
 )
 
 var activityFieldNames = [numActivityFields]string{
 	"time", "path", "host_path", "old_path", "old_host_path", "mode", "old_mode", "uid", "gid", "old_uid",
 	"old_gid", "target", "xattr", "acl", "fstype", "dev", "ino", "monitored", "probe", "process", "reason",
-	"lost",
+	"lost", "hash", "size", "old_hash", "hash_state",
 }
 
 // Field positions of an encoded ActivityProcess.
@@ -82,6 +86,9 @@ func AppendActivityEnvelope(dst []byte, host, typ string, n int) []byte {
 // AppendActivity appends the encoding of one event (without its Host and Type).
 func AppendActivity(dst []byte, a *Activity) []byte {
 	n := numActivityFields
+	if a.Hash == "" && a.Size == 0 && a.OldHash == "" && a.HashState == "" {
+		n = afHash // not a content event: as it was before content's fields
+	}
 	for n > 1 && activityFieldZero(a, n-1) {
 		n--
 	}
@@ -145,6 +152,13 @@ func appendActivityField(b []byte, a *Activity, f int) []byte {
 		return appendBin(b, a.ACL)
 	case afFSType:
 		return appendBin(b, a.FSType)
+	}
+	return appendActivityTail(b, a, f)
+}
+
+// appendActivityTail appends the fields from dev on.
+func appendActivityTail(b []byte, a *Activity, f int) []byte {
+	switch f {
 	case afDev:
 		return appendUint(b, a.Dev)
 	case afIno:
@@ -160,8 +174,16 @@ func appendActivityField(b []byte, a *Activity, f int) []byte {
 		return appendProcess(b, &a.Process)
 	case afReason:
 		return appendStr(b, a.Reason)
+	case afLost:
+		return appendUint(b, a.Lost)
+	case afHash:
+		return appendStr(b, a.Hash)
+	case afSize:
+		return appendUint(b, a.Size)
+	case afOldHash:
+		return appendStr(b, a.OldHash)
 	}
-	return appendUint(b, a.Lost)
+	return appendStr(b, a.HashState)
 }
 
 func appendProcess(b []byte, p *ActivityProcess) []byte {
@@ -366,6 +388,14 @@ func (d *decoder) activityTail(a *Activity, f int) bool {
 		ok = d.str(&a.Reason)
 	case afLost:
 		a.Lost, ok = r.readUint(math.MaxUint64)
+	case afHash:
+		ok = d.str(&a.Hash)
+	case afSize:
+		a.Size, ok = r.readUint(math.MaxUint64)
+	case afOldHash:
+		ok = d.str(&a.OldHash)
+	case afHashState:
+		ok = d.str(&a.HashState)
 	}
 	return ok
 }

@@ -3,7 +3,6 @@ package schemas
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -37,31 +36,74 @@ func goldenActivity() *ActivityBatch {
 	}}
 }
 
+// TestActivityGolden pins the encoding of enriched batches: every field of the first types, and the
+// content events, whose fields follow every older one so that batches written before them decode
+// unchanged.
 func TestActivityGolden(t *testing.T) {
-	got := EncodeActivityBatch(nil, goldenActivity())
-	file := filepath.Join("testdata", "activity_v1.hex")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.WriteFile(file, []byte(hex.EncodeToString(got)+"\n"), 0o644); err != nil {
-			t.Fatal(err)
+	for file, batch := range map[string]func() *ActivityBatch{
+		"activity_v1.hex":         goldenActivity,
+		"activity_content_v1.hex": goldenContent,
+	} {
+		t.Run(file, func(t *testing.T) {
+			wantBytes := pinned(t, file, EncodeActivityBatch(nil, batch()), "ActivityVersion")
+			var b ActivityBatch
+			if err := DecodeActivityBatch(wantBytes, &b); err != nil {
+				t.Fatal(err)
+			}
+			if want := batch(); !reflect.DeepEqual(want.Events, b.Events) {
+				t.Fatalf("decoded\n%+v\nwant\n%+v", b.Events, want.Events)
+			}
+		})
+	}
+}
+
+// goldenContent is a batch of content events: a first hash, a second one with the first as old_hash,
+// and one too large to hash, which has no hash but the last known one as old_hash.
+func goldenContent() *ActivityBatch {
+	p := proc()
+	first := FormatHash(HashSHA256, bytes.Repeat([]byte{0xab}, 32))
+	second := FormatHash(HashSHA256, bytes.Repeat([]byte{0x01}, 32))
+	ev := func(t int64, hash string, size uint64, old string, state HashState) Activity {
+		return Activity{Time: t, Host: "node-1", Type: "content", Path: []byte("/data/a.txt"),
+			HostPath: []byte("/srv/mon/a.txt"), Dev: 0x10303, Ino: 1311234, Monitored: MonitoredByInode,
+			Probe: ProbeLSM, Process: p, Hash: hash, Size: size, OldHash: old, HashState: state.String()}
+	}
+	return &ActivityBatch{Host: "node-1", Type: "content", Events: []Activity{
+		ev(1764071295000000000, first, 12, "", HashOK),
+		ev(1764071296000000000, second, 4096, first, HashOK),
+		ev(1764071297000000000, "", 1<<40, second, HashTooLarge),
+	}}
+}
+
+// TestContentGenericMsgpack reads content events with a general msgpack library: the fields added
+// for them are plain strings.
+func TestContentGenericMsgpack(t *testing.T) {
+	var v []any
+	if err := msgpack.Unmarshal(EncodeActivityBatch(nil, goldenContent()), &v); err != nil {
+		t.Fatal(err)
+	}
+	ev := v[3].([]any)[1].([]any)
+	if ev[afHash] != goldenContent().Events[1].Hash || ev[afOldHash] != goldenContent().Events[0].Hash ||
+		ev[afHashState] != "ok" {
+		t.Fatalf("a generic reader sees hash %v, old_hash %v, hash_state %v", ev[afHash], ev[afOldHash], ev[afHashState])
+	}
+}
+
+func TestFormatHash(t *testing.T) {
+	tests := []struct {
+		alg    HashAlg
+		digest []byte
+		want   string
+	}{
+		{HashSHA256, []byte{0x00, 0x9f, 0xff}, "sha256:009fff"},
+		{HashSHA512, []byte{0xab}, "sha512:ab"},
+		{HashSHA256, nil, ""},
+		{HashAlg(9), []byte{1}, "hash(9):01"},
+	}
+	for _, tt := range tests {
+		if got := FormatHash(tt.alg, tt.digest); got != tt.want {
+			t.Errorf("FormatHash(%v, %x) = %q, want %q", tt.alg, tt.digest, got, tt.want)
 		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantBytes, err := hex.DecodeString(strings.TrimSpace(string(want)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, wantBytes) {
-		t.Fatalf("encoding changed (wire compatibility): bump ActivityVersion or rerun with UPDATE_GOLDEN=1\ngot  %x\nwant %x", got, wantBytes)
-	}
-	var b ActivityBatch
-	if err := DecodeActivityBatch(wantBytes, &b); err != nil {
-		t.Fatal(err)
-	}
-	if want := goldenActivity(); !reflect.DeepEqual(want.Events, b.Events) {
-		t.Fatalf("decoded\n%+v\nwant\n%+v", b.Events, want.Events)
 	}
 }
 
@@ -87,7 +129,7 @@ func TestActivityGenericMsgpack(t *testing.T) {
 func TestActivityRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := ActivityBatch{Host: rapid.StringN(0, 20, -1).Draw(t, "host"), Type: rapid.SampledFrom(
-			[]string{"creation", "rename", "gap", "link"}).Draw(t, "type")}
+			[]string{"creation", "rename", "gap", "link", "content"}).Draw(t, "type")}
 		for range rapid.IntRange(0, 4).Draw(t, "n") {
 			b.Events = append(b.Events, drawActivity(t, b.Host, b.Type))
 		}
@@ -143,6 +185,12 @@ func drawActivity(t *rapid.T, host, typ string) Activity {
 		Ino: rapid.Uint64().Draw(t, "ino"), Monitored: Monitored(rapid.IntRange(0, 3).Draw(t, "mon")),
 		Probe: Probe(rapid.IntRange(0, 3).Draw(t, "probe")), Reason: rapid.String().Draw(t, "reason"),
 		Lost: rapid.Uint64().Draw(t, "lost")}
+	if typ == "content" {
+		a.Hash = FormatHash(HashAlg(rapid.IntRange(1, 2).Draw(t, "alg")), drawBytes(t, "digest"))
+		a.OldHash = rapid.StringN(0, 20, -1).Draw(t, "old_hash")
+		a.Size = rapid.Uint64().Draw(t, "size")
+		a.HashState = HashState(rapid.IntRange(1, 5).Draw(t, "hash_state")).String()
+	}
 	if rapid.Bool().Draw(t, "has process") {
 		a.Process = ActivityProcess{Pid: rapid.Uint32().Draw(t, "pid"), Comm: drawBytes(t, "comm"),
 			Exe: drawBytes(t, "exe"), UID: rapid.Uint32().Draw(t, "puid"), LoginUID: rapid.Uint32().Draw(t, "login"),
@@ -196,6 +244,7 @@ func mustRaw(t *testing.T) []byte {
 
 func FuzzDecodeActivityBatch(f *testing.F) {
 	f.Add(EncodeActivityBatch(nil, goldenActivity()))
+	f.Add(EncodeActivityBatch(nil, goldenContent()))
 	f.Add(EncodeActivityBatch(nil, &ActivityBatch{Host: "h", Type: TypeGap, Events: []Activity{{Type: TypeGap, Dev: 5, Reason: "loss", Lost: 3}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b ActivityBatch
@@ -228,6 +277,9 @@ func TestActivityJSONGolden(t *testing.T) {
 	}
 	gap := Activity{Time: 1764071294000000000, Host: "node-1", Type: TypeGap, Dev: 0x10303, Reason: "loss: 3 records at file_open", Lost: 3}
 	got = append(AppendActivityJSON(got, &gap), '\n')
+	for _, a := range goldenContent().Events {
+		got = append(AppendActivityJSON(got, &a), '\n')
+	}
 	file := filepath.Join("testdata", "activity_v1.jsonl")
 	if os.Getenv("UPDATE_GOLDEN") != "" {
 		if err := os.WriteFile(file, got, 0o644); err != nil {

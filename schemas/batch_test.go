@@ -59,7 +59,19 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join("testdata", "batch_v1.hex")
+	wantBytes := pinned(t, "batch_v1.hex", got, "Version")
+	var b Batch
+	if err := DecodeBatch(wantBytes, &b); err != nil {
+		t.Fatal(err)
+	}
+	assertEqualBatch(t, goldenBatch(), &b)
+}
+
+// pinned returns the bytes pinned in testdata/file as hex (rewritten from got first when UPDATE_GOLDEN
+// is set) and fails unless got is the same: a difference changes the wire, which needs version bumped.
+func pinned(t *testing.T, file string, got []byte, version string) []byte {
+	t.Helper()
+	file = filepath.Join("testdata", file)
 	if os.Getenv("UPDATE_GOLDEN") != "" {
 		if err := os.WriteFile(file, []byte(hex.EncodeToString(got)+"\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -74,13 +86,9 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, wantBytes) {
-		t.Fatalf("encoding changed (wire compatibility): bump Version or rerun with UPDATE_GOLDEN=1\ngot  %x\nwant %x", got, wantBytes)
+		t.Fatalf("encoding changed (wire compatibility): bump %s or rerun with UPDATE_GOLDEN=1\ngot  %x\nwant %x", version, got, wantBytes)
 	}
-	var b Batch
-	if err := DecodeBatch(wantBytes, &b); err != nil {
-		t.Fatal(err)
-	}
-	assertEqualBatch(t, goldenBatch(), &b)
+	return wantBytes
 }
 
 // TestGenericMsgpack shows that a general msgpack library reads the batch: the contract for consumers in
@@ -171,6 +179,18 @@ func TestKindString(t *testing.T) {
 	}
 	if KindXattrSet.String() != "xattr_set" || Kind(200).String() != "kind(200)" {
 		t.Fatal(KindXattrSet, Kind(200))
+	}
+}
+
+// TestKindActivity: the kinds that become FILE_ACTIVITY events are the file kinds and content.
+func TestKindActivity(t *testing.T) {
+	for k := Kind(1); k < numKinds; k++ {
+		if want := k.File() || k == KindContent; k.Activity() != want {
+			t.Errorf("%v: Activity() = %v, want %v", k, k.Activity(), want)
+		}
+	}
+	if KindContent.File() || !KindContent.Activity() || KindExec.Activity() || KindScanEntry.Activity() {
+		t.Fatal("content is an activity kind without being a file kind; exec and scan entries are neither")
 	}
 }
 

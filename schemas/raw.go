@@ -77,6 +77,10 @@ func (k Kind) Valid() bool { return k > 0 && k < numKinds }
 // File reports whether k is about a file (and carries Dev, Ino, ParentIno and Name).
 func (k Kind) File() bool { return k >= KindCreation && k <= KindUmount }
 
+// Activity reports whether k becomes a FILE_ACTIVITY event of the type k.String(): a file kind, or
+// content (which is about a file too, but changes no name, so File is false for it).
+func (k Kind) Activity() bool { return k.File() || k == KindContent }
+
 // Process reports whether k is about a process (exec, fork, exit) and carries no file.
 func (k Kind) Process() bool { return k >= KindExec && k <= KindExit }
 

@@ -136,6 +136,10 @@ func TestReaderOnlyConsumes(t *testing.T) {
 	if _, err := rjs.Publish(t.Context(), schemas.ActivityPrefix+"."+host+".creation", []byte("event")); err != nil {
 		t.Fatalf("resolver publishing an event: %v", err)
 	}
+	// A content event (a file's hash) is one more type under the same subjects.
+	if _, err := rjs.Publish(t.Context(), schemas.ActivitySubject(host, schemas.KindContent.String()), []byte("event")); err != nil {
+		t.Fatalf("resolver publishing a content event: %v", err)
+	}
 
 	nc, errs := ls.conn(t, natsauth.RoleReader)
 	js, err := jetstream.New(nc)
@@ -153,6 +157,7 @@ func TestReaderOnlyConsumes(t *testing.T) {
 	}
 	publishRefused(t, nc, errs, schemas.IngestSubject(host, 7))
 	publishRefused(t, nc, errs, schemas.ActivityPrefix+"."+host+".creation")
+	publishRefused(t, nc, errs, schemas.ActivitySubject(host, schemas.KindContent.String()))
 	for _, api := range []string{"STREAM.PURGE.", "STREAM.DELETE.", "STREAM.MSG.DELETE.", "STREAM.UPDATE."} {
 		publishRefused(t, nc, errs, "$JS.API."+api+schemas.ActivityStream)
 	}

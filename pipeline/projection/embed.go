@@ -3,6 +3,7 @@ package projection
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/factstream/factstream/pipeline/internal/snapcodec"
@@ -22,8 +23,17 @@ func (x *Index) EncodeMsgpack(enc *msgpack.Encoder) error {
 
 // DecodeMsgpack replaces the state of the index by one written by EncodeMsgpack. On error x is unchanged.
 func (x *Index) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return x.DecodeVersion(dec, SnapshotVersion)
+}
+
+// DecodeVersion is DecodeMsgpack for an index that a snapshot of version (OldestSnapshotVersion to
+// SnapshotVersion) embeds.
+func (x *Index) DecodeVersion(dec *msgpack.Decoder, version uint64) error {
+	if version < OldestSnapshotVersion || version > SnapshotVersion {
+		return fmt.Errorf("index of snapshot version %d, want %d to %d", version, OldestSnapshotVersion, SnapshotVersion)
+	}
 	d := snapcodec.NewDecoder(dec)
-	y := decodeIndex(d)
+	y := decodeIndex(d, version)
 	if d.Err() != nil {
 		return d.Err()
 	}

@@ -14,6 +14,8 @@ type Change struct {
 	Path []byte
 	// OldPath is, for rename, the host path before; for link, the host path of the existing name.
 	OldPath []byte
+	// OldContent is, for content, what the index knew of the file's content before the event.
+	OldContent Content
 }
 
 // Index is the inode→path projection of one filesystem of one host: the dentry graph rebuilt from the
@@ -28,6 +30,7 @@ type Index struct {
 	uncertain bool
 	seq       uint64
 	buf       []byte
+	content   map[uint64]Content // inode → its last ok hash (content.go); nil until the first
 }
 
 // tomb records a name (or with parent 0, a whole inode) removed while a scan was running, so that a scan
@@ -59,9 +62,10 @@ func (x *Index) Uncertain() bool { return x.uncertain }
 // that could not be read) until the next completed scan epoch, as a loss event does.
 func (x *Index) MarkUncertain() { x.uncertain = true }
 
-// Apply applies one event of this index's filesystem and returns the host paths it concerns. The paths
-// alias memory of the index, valid until the next call of Apply. Events of other kinds than file and scan
-// kinds change nothing; unknown inodes are not an error, they have empty paths.
+// Apply applies one event of this index's filesystem and returns the host paths it concerns (and, for a
+// content event, what was known of the file's content before it). The paths alias memory of the index,
+// valid until the next call of Apply. Events of other kinds than file, scan and content kinds change
+// nothing; unknown inodes are not an error, they have empty paths.
 func (x *Index) Apply(ev *schemas.RawEvent) Change {
 	x.buf = x.buf[:0]
 	x.seq = ev.Seq
@@ -72,6 +76,8 @@ func (x *Index) Apply(ev *schemas.RawEvent) Change {
 	case ev.Kind >= schemas.KindScanBegin && ev.Kind <= schemas.KindScanEnd:
 		x.applyScan(ev)
 		return Change{}
+	case ev.Kind == schemas.KindContent:
+		return x.applyContent(ev)
 	case !ev.Kind.File():
 		return Change{}
 	}
@@ -86,6 +92,9 @@ func (x *Index) Apply(ev *schemas.RawEvent) Change {
 	x.cur.apply(ev, nil)
 	if x.next != nil {
 		x.next.apply(ev, x)
+	}
+	if len(x.content) > 0 {
+		x.forgetContent(ev)
 	}
 	if !before {
 		c.Path = x.path(ev.Ino, ev.ParentIno, ev.Name, ev.Kind != schemas.KindRename)

@@ -26,6 +26,15 @@ func base() []schemas.RawEvent {
 	}
 }
 
+// baseIndex is an index that applied base.
+func baseIndex() *Index {
+	x := NewIndex()
+	for _, ev := range base() {
+		x.Apply(&ev)
+	}
+	return x
+}
+
 type step struct {
 	ev      schemas.RawEvent
 	path    string // want Change.Path
@@ -233,10 +242,7 @@ func TestApply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x := NewIndex()
-			for _, ev := range base() {
-				x.Apply(&ev)
-			}
+			x := baseIndex()
 			for i, s := range tt.steps {
 				c := x.Apply(&s.ev)
 				if string(c.Path) != s.path || string(c.OldPath) != s.oldPath {

@@ -90,7 +90,7 @@ func (s *Indexes) WriteSnapshot(w io.Writer, covers uint64) error {
 // Errors wrap ErrBadSnapshot.
 func ReadIndexesSnapshot(r io.Reader) (*Indexes, uint64, error) {
 	d := snapcodec.NewReader(r)
-	d.Header(indexesMagic, SnapshotVersion)
+	version := d.HeaderIn(indexesMagic, OldestSnapshotVersion, SnapshotVersion)
 	covers := d.Uint()
 	s := NewIndexes()
 	n := d.Uint()
@@ -99,7 +99,7 @@ func ReadIndexesSnapshot(r io.Reader) (*Indexes, uint64, error) {
 		if _, dup := s.m[k]; dup && d.Err() == nil {
 			d.Failf("index %s/%d twice", k.Host, k.Dev)
 		}
-		s.m[k] = decodeIndex(d)
+		s.m[k] = decodeIndex(d, version)
 	}
 	if err := d.End(); err != nil {
 		return nil, 0, err

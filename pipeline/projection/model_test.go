@@ -39,6 +39,7 @@ type model struct {
 	inodes  map[uint64]*minode
 	kids    map[uint64]map[string]uint64 // directory → name → inode
 	learned map[mlink]bool               // the names the index should know
+	content map[uint64]string            // inode → the hash the index should know for it
 	dead    []uint64                     // inode numbers free for reuse
 	nextIno uint64
 	epoch   uint64
@@ -47,7 +48,7 @@ type model struct {
 
 func newModel() *model {
 	m := &model{inodes: map[uint64]*minode{}, kids: map[uint64]map[string]uint64{},
-		learned: map[mlink]bool{}, nextIno: 100}
+		learned: map[mlink]bool{}, content: map[uint64]string{}, nextIno: 100}
 	m.inodes[srvIno] = &minode{dir: true, links: map[mlink]bool{}}
 	m.kids[srvIno] = map[string]uint64{}
 	m.addLink(rootIno, srvIno, "mon", true)
@@ -211,7 +212,7 @@ func drawName(t *rapid.T, m *model, parent uint64) (string, bool) {
 // step draws one valid operation, applies it to the model and returns the events the sensor sends.
 func (m *model) step(t *rapid.T) []schemas.RawEvent {
 	dirs := m.dirs()
-	switch op := rapid.IntRange(0, 9).Draw(t, "op"); op {
+	switch op := rapid.IntRange(0, 10).Draw(t, "op"); op {
 	case 0, 1, 2: // mkdir, create, symlink
 		p := rapid.SampledFrom(dirs).Draw(t, "parent")
 		name, ok := drawName(t, m, p)
@@ -219,6 +220,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 			return nil
 		}
 		ino := m.newIno(t)
+		delete(m.content, ino) // a new file on a reused number has none of the old one's content
 		m.addLink(ino, p, name, op == 0)
 		if m.known(p) {
 			m.learned[mlink{ino, p, name}] = true
@@ -253,6 +255,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		delete(m.learned, l)
 		if nlink == 1 {
 			m.forget(l.ino)
+			delete(m.content, l.ino)
 		}
 		m.settle()
 		return []schemas.RawEvent{m.event(eventtest.Unlink(l.ino, l.parent, l.name, nlink))}
@@ -277,6 +280,8 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		return m.rename(t, op == 7)
 	case 8: // a full scan epoch, entries in random order
 		return m.scan(t)
+	case 9:
+		return m.hash(t)
 	default: // a write to a file: changes nothing
 		ls := m.allLinks()
 		if len(ls) == 0 {
@@ -285,6 +290,21 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		l := rapid.SampledFrom(ls).Draw(t, "open")
 		return []schemas.RawEvent{m.event(eventtest.Open(l.ino, l.parent, l.name))}
 	}
+}
+
+// hash is the sensor hashing a file after its last writer released it: only an ok hash is learned.
+func (m *model) hash(t *rapid.T) []schemas.RawEvent {
+	ls := m.fileLinks()
+	if len(ls) == 0 {
+		return nil
+	}
+	l := rapid.SampledFrom(ls).Draw(t, "hashed")
+	state := schemas.HashState(rapid.IntRange(1, 5).Draw(t, "hash state"))
+	digest := eventtest.Digest(rapid.ByteRange(1, 3).Draw(t, "digest"))
+	if state == schemas.HashOK {
+		m.content[l.ino] = schemas.FormatHash(schemas.HashSHA256, digest)
+	}
+	return []schemas.RawEvent{m.event(eventtest.Content(l.ino, l.parent, l.name, state, digest, 7))}
 }
 
 func (m *model) fileLinks() []mlink {
@@ -421,6 +441,26 @@ func (m *model) check(t *rapid.T, x *Index) {
 		}
 	}
 	checkWalk(t, x.cur)
+	if len(x.content) != len(m.content) {
+		t.Fatalf("index knows the content of %d inodes, model %d", len(x.content), len(m.content))
+	}
+	for ino, h := range m.content {
+		if got := x.Content(ino).Hash(); got != h {
+			t.Fatalf("inode %d: index knows content %q, model %q", ino, got, h)
+		}
+	}
+}
+
+// checkContent checks the change of a content event: what was known before it, and the file's path
+// while the index knows the name the kernel gave.
+func (m *model) checkContent(t *rapid.T, ev *schemas.RawEvent, c Change, old string) {
+	if got := c.OldContent.Hash(); got != old {
+		t.Fatalf("content of %d: old hash %q, want %q", ev.Ino, got, old)
+	}
+	l := mlink{ev.Ino, ev.ParentIno, string(ev.Name)}
+	if want := m.dirPath(l.parent) + "/" + l.name; m.learned[l] && string(c.Path) != want {
+		t.Fatalf("content of %d: path %q, want %q", ev.Ino, c.Path, want)
+	}
 }
 
 // checkWalk fails when a cached directory path differs from a walk that ignores the cache.
@@ -469,7 +509,11 @@ func TestModel(t *testing.T) {
 		apply := func(evs []schemas.RawEvent) {
 			for _, ev := range roundTrip(t, evs) {
 				x.cur.budget = budget
-				x.Apply(&ev)
+				old := x.Content(ev.Ino).Hash()
+				c := x.Apply(&ev)
+				if ev.Kind == schemas.KindContent {
+					m.checkContent(t, &ev, c, old)
+				}
 				stream = append(stream, ev)
 			}
 		}
@@ -525,7 +569,7 @@ func replay(x *Index, evs []schemas.RawEvent) (*Index, []string) {
 	out := make([]string, 0, len(evs))
 	for i := range evs {
 		c := x.Apply(&evs[i])
-		out = append(out, string(c.Path)+"\x00"+string(c.OldPath))
+		out = append(out, string(c.Path)+"\x00"+string(c.OldPath)+"\x00"+c.OldContent.Hash())
 	}
 	return x, out
 }

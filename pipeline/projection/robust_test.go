@@ -76,6 +76,8 @@ func FuzzReadSnapshot(f *testing.F) {
 	x.Apply(eventtest.Ptr(eventtest.ScanEntry(2, 12, 11, "a", eventtest.FileMode)))
 	x.Apply(eventtest.Ptr(eventtest.Unlink(13, 11, "b", 1)))
 	f.Add(snapshot(f, x))
+	f.Add(snapshot(f, hashedIndex()))
+	f.Add(eventtest.Unhex(f, goldenIndexV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		y, _, err := ReadSnapshot(bytes.NewReader(data))
 		if unread(t, err) {
@@ -85,6 +87,7 @@ func FuzzReadSnapshot(f *testing.F) {
 			y.Paths(ino)
 		}
 		y.Apply(eventtest.Ptr(eventtest.Create(99, 11, "z")))
+		y.Apply(eventtest.Ptr(eventtest.Content(12, 11, "a", schemas.HashOK, eventtest.Digest(1), 1)))
 	})
 }
 
@@ -92,10 +95,11 @@ func FuzzReadSnapshot(f *testing.F) {
 // panics, fails only with ErrBadSnapshot, and what reads writes back to something that reads.
 func FuzzReadIndexesSnapshot(f *testing.F) {
 	var buf bytes.Buffer
-	if err := twoHosts().WriteSnapshot(&buf, 43); err != nil {
+	if err := twoHosts(hashedIndex).WriteSnapshot(&buf, 43); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
+	f.Add(eventtest.Unhex(f, goldenIndexesV1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, covers, err := ReadIndexesSnapshot(bytes.NewReader(data))
 		if unread(t, err) {

@@ -12,11 +12,11 @@ import (
 // A snapshot is a msgpack sequence, canonical so that two indexes with the same state write the same
 // bytes, whatever the order of events that built them. The snapshot of one Index is
 //
-//	"fsidx" 1 covers index
+//	"fsidx" 2 covers index
 //
 // and that of Indexes, one per (host, dev) in sorted order,
 //
-//	"fsidxs" 1 covers count, then count × (host dev index)
+//	"fsidxs" 2 covers count, then count × (host dev index)
 //
 // where an index is
 //
@@ -24,18 +24,24 @@ import (
 //	tree (the current view)
 //	tree (the scan's view, only when scanning)
 //	tombs: count, then count × (ino parent name), sorted
+//	contents: count, then count × (ino alg digest size), sorted by inode
 //
 // and a tree is
 //
 //	nodes: count, then count × (ino has_ext root_path|nil), sorted by inode
 //	edges: count, then count × (ino parent_ino name), sorted
 //
-// Cached paths and the memory layout are not part of it: they follow from the edges.
+// Cached paths and the memory layout are not part of it: they follow from the edges. Version 1 is the
+// same without contents; it is still read, as an index that knows no content.
 
 const (
-	snapshotMagic   = "fsidx"
-	indexesMagic    = "fsidxs"
-	SnapshotVersion = 1 // of the encoding, also carried by snapshots that embed an Index or a ProcTable
+	snapshotMagic = "fsidx"
+	indexesMagic  = "fsidxs"
+	// SnapshotVersion is the version of the encoding written, also carried by snapshots that embed an
+	// Index or a ProcTable.
+	SnapshotVersion = 2
+	// OldestSnapshotVersion is the oldest version still read.
+	OldestSnapshotVersion = 1
 )
 
 // WriteSnapshot writes the state of the index to w, recording that it covers the raw stream up to the
@@ -58,6 +64,7 @@ func (x *Index) encode(e *snapcodec.Encoder) {
 		x.next.encode(e)
 	}
 	encodeTombs(e, x.tombs)
+	encodeContents(e, x.content)
 }
 
 func (t *tree) encode(e *snapcodec.Encoder) {
@@ -119,16 +126,17 @@ func encodeTombs(e *snapcodec.Encoder, m map[tomb]struct{}) {
 // ErrBadSnapshot.
 func ReadSnapshot(r io.Reader) (*Index, uint64, error) {
 	d := snapcodec.NewReader(r)
-	d.Header(snapshotMagic, SnapshotVersion)
+	version := d.HeaderIn(snapshotMagic, OldestSnapshotVersion, SnapshotVersion)
 	covers := d.Uint()
-	x := decodeIndex(d)
+	x := decodeIndex(d, version)
 	if err := d.End(); err != nil {
 		return nil, 0, err
 	}
 	return x, covers, nil
 }
 
-func decodeIndex(d *snapcodec.Decoder) *Index {
+// decodeIndex reads an index laid out as in version.
+func decodeIndex(d *snapcodec.Decoder, version uint64) *Index {
 	x := &Index{seq: d.Uint(), uncertain: d.Bool()}
 	scanning := d.Bool()
 	x.scan = d.Uint()
@@ -137,6 +145,9 @@ func decodeIndex(d *snapcodec.Decoder) *Index {
 		x.next = decodeTree(d)
 	}
 	decodeTombs(d, x)
+	if version >= 2 {
+		decodeContents(d, x)
+	}
 	return x
 }
 

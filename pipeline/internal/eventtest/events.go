@@ -106,6 +106,23 @@ func Open(ino, parent uint64, name string) schemas.RawEvent {
 	return FileEvent(schemas.KindOpen, ino, parent, name)
 }
 
+// Content is the content event of regular file ino, named name in parent when its last writer released
+// it, hashed with SHA-256 in state; digest is its digest when state is ok, ignored otherwise.
+func Content(ino, parent uint64, name string, state schemas.HashState, digest []byte, size uint64) schemas.RawEvent {
+	ev := FileEvent(schemas.KindContent, ino, parent, name)
+	ev.Mode, ev.HashAlg, ev.HashState, ev.Size = FileMode, schemas.HashSHA256, state, size
+	if state == schemas.HashOK {
+		ev.Digest = digest
+	}
+	return ev
+}
+
+// Digest is a SHA-256-sized digest made of the byte b, for content events.
+func Digest(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+// Hash is Digest(b) in FILE_ACTIVITY's form, as a content event with it should carry.
+func Hash(b byte) string { return schemas.FormatHash(schemas.HashSHA256, Digest(b)) }
+
 // Proc is a process event of kind k of a process of a test shell session: process tgid started at
 // start, running comm as user 1000.
 func Proc(k schemas.Kind, tgid uint32, start uint64, comm string) schemas.RawEvent {

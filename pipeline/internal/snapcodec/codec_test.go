@@ -100,6 +100,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"magic", func(d *Decoder) { d.Header("other", 3) }, `not a "other" snapshot`},
 		{"version", func(d *Decoder) { d.Header("test", 4) }, "version 3, want 4"},
+		{"version range", func(d *Decoder) { d.HeaderIn("test", 4, 6) }, "version 3, want 4 to 6"},
 		{"bound", func(d *Decoder) { d.Header("test", 3); d.Uint(); d.Int(); d.Bool(); d.Str(3) }, "4 bytes, over the bound of 3"},
 		{"kind", func(d *Decoder) { d.Bool() }, "msgpack"},
 		{"truncated", func(d *Decoder) {
@@ -155,6 +156,48 @@ func TestEmbed(t *testing.T) {
 	d.Embed(failing{})
 	if err := d.End(); !errors.Is(err, ErrBadSnapshot) || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestHeaderIn: a reader of several versions gets the one it read, and nothing once it failed.
+func TestHeaderIn(t *testing.T) {
+	for _, tt := range []struct {
+		oldest, newest, want uint64
+	}{{1, 3, 3}, {3, 5, 3}, {3, 3, 3}, {4, 5, 0}, {1, 2, 0}} {
+		d := NewReader(bytes.NewReader(sample(t)))
+		if got := d.HeaderIn("test", tt.oldest, tt.newest); got != tt.want || (got == 0) != (d.Err() != nil) {
+			t.Errorf("HeaderIn(%d, %d) = %d (%v), want %d", tt.oldest, tt.newest, got, d.Err(), tt.want)
+		}
+	}
+	d := NewReader(bytes.NewReader(sample(t)))
+	if got := d.HeaderIn("other", 1, 3); got != 0 || d.Err() == nil {
+		t.Errorf("another magic: version %d, error %v", got, d.Err())
+	}
+}
+
+// versioned records the version it was asked to decode.
+type versioned struct{ got uint64 }
+
+func (v *versioned) DecodeVersion(dec *msgpack.Decoder, version uint64) error {
+	v.got = version
+	_, err := dec.DecodeUint64()
+	return err
+}
+
+// TestEmbedVersion: an embedded value is told the version, and not called once the decoder failed.
+func TestEmbedVersion(t *testing.T) {
+	d := NewReader(bytes.NewReader([]byte{7}))
+	var v versioned
+	d.EmbedVersion(&v, 2)
+	if err := d.End(); err != nil || v.got != 2 {
+		t.Fatalf("got version %d, %v", v.got, err)
+	}
+	d = NewReader(bytes.NewReader(nil))
+	d.Failf("earlier")
+	v.got = 0
+	d.EmbedVersion(&v, 2)
+	if v.got != 0 {
+		t.Fatal("decoded after a failure")
 	}
 }
 

@@ -46,12 +46,28 @@ func (d *Decoder) Err() error { return d.err }
 
 // Header reads what starts a snapshot and fails unless it is magic and version.
 func (d *Decoder) Header(magic string, version uint64) {
+	d.HeaderIn(magic, version, version)
+}
+
+// HeaderIn reads what starts a snapshot, fails unless it is magic and a version from oldest to newest,
+// and returns the version (0 once the decoder has failed), for a reader that still reads the layouts of
+// older versions.
+func (d *Decoder) HeaderIn(magic string, oldest, newest uint64) uint64 {
 	if m := d.Bytes(MaxName); d.err == nil && string(m) != magic {
 		d.Failf("not a %q snapshot", magic)
 	}
-	if v := d.Uint(); d.err == nil && v != version {
-		d.Failf("version %d, want %d", v, version)
+	v := d.Uint()
+	switch {
+	case d.err != nil:
+		return 0
+	case oldest == newest && v != newest:
+		d.Failf("version %d, want %d", v, newest)
+		return 0
+	case v < oldest || v > newest:
+		d.Failf("version %d, want %d to %d", v, oldest, newest)
+		return 0
 	}
+	return v
 }
 
 // Uint returns the next unsigned integer.
@@ -124,6 +140,19 @@ func (d *Decoder) bytesLen(limit int) (int, bool) {
 func (d *Decoder) Embed(v msgpack.CustomDecoder) {
 	if d.err == nil {
 		d.Fail(v.DecodeMsgpack(d.dec))
+	}
+}
+
+// A VersionDecoder is a value that decodes itself as the given version of the snapshot embedding it
+// laid it out, for a value whose layout changed between versions.
+type VersionDecoder interface {
+	DecodeVersion(dec *msgpack.Decoder, version uint64) error
+}
+
+// EmbedVersion reads v, laid out as in version, unless the decoder failed already.
+func (d *Decoder) EmbedVersion(v VersionDecoder, version uint64) {
+	if d.err == nil {
+		d.Fail(v.DecodeVersion(d.dec, version))
 	}
 }
 
