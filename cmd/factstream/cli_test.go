@@ -230,6 +230,19 @@ func TestHumanLines(t *testing.T) {
 			t.Errorf("event %d:\n got %s\nwant %s", tt.ev, got, tt.want)
 		}
 	}
+	content := evs[0]
+	content.Type, content.Size = "content", 4
+	for _, tt := range []struct{ hash, old, state, want string }{
+		{"sha256:2c26", "", "ok", "content    /srv/mon/a.txt sha256:2c26  4 B"},
+		{"sha256:2c26", "sha256:9f86", "ok", "content    /srv/mon/a.txt sha256:2c26 ← sha256:9f86  4 B"},
+		{"sha256:2c26", "sha256:2c26", "ok", "content    /srv/mon/a.txt sha256:2c26 (unchanged)  4 B"},
+		{"", "sha256:9f86", "too_large", "content    /srv/mon/a.txt too_large  4 B"},
+	} {
+		content.Hash, content.OldHash, content.HashState = tt.hash, tt.old, tt.state
+		if got := string(appendHuman(nil, &content, false, false)); !strings.Contains(got, tt.want+"  touch[4242]") {
+			t.Errorf("content %+v:\n got %s\nwant …%s  touch[4242]…", tt, got, tt.want)
+		}
+	}
 	colored := string(appendHuman(nil, &evs[0], true, false))
 	if !strings.Contains(colored, ansiGreen+"creation") || !strings.HasSuffix(strings.TrimSuffix(colored, "/usr/bin/touch"), " ") {
 		t.Errorf("colour: %q", colored)

@@ -97,7 +97,7 @@ func typeColor(t string) string {
 		return ansiRed
 	case "rename":
 		return ansiYellow
-	case "open":
+	case "open", "content":
 		return ansiCyan
 	case "permission", "ownership", "xattr_set", "xattr_remove", "acl_set":
 		return ansiMag
@@ -159,6 +159,8 @@ func appendHuman(b []byte, a *schemas.Activity, color, showHost bool) []byte {
 	case "mount", "umount":
 		b = append(b, ' ')
 		b = appendText(b, a.FSType)
+	case "content":
+		b = appendContent(b, a)
 	}
 	b = append(b, "  "...)
 	pr := &a.Process
@@ -235,4 +237,25 @@ func follow(ctx context.Context, js jetstream.JetStream, opts client.Options, p 
 		log.Debug("FILE_ACTIVITY consumer", zap.Error(err))
 	}
 	return client.Subscribe(ctx, js, opts, p.printBatch)
+}
+
+// appendContent says what a content event found: the hash (and the one before it), or the state that
+// stands in for it, and the size.
+//
+//	sha256:9f86d0… ← sha256:2c26b4…  4 B
+//	too_large  209715200 B
+func appendContent(b []byte, a *schemas.Activity) []byte {
+	b = append(b, ' ')
+	if a.Hash == "" {
+		b = append(b, a.HashState...)
+	} else {
+		b = append(b, a.Hash...)
+		if a.OldHash != "" && a.OldHash != a.Hash {
+			b = append(b, " ← "...)
+			b = append(b, a.OldHash...)
+		} else if a.OldHash == a.Hash {
+			b = append(b, " (unchanged)"...)
+		}
+	}
+	return fmt.Appendf(b, "  %d B", a.Size)
 }
