@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,9 +205,14 @@ func TestUpEndToEnd(t *testing.T) {
 		want []want
 	}{
 		{func() { sh("echo hi > mon/a.txt") }, "echo hi > mon/a.txt", []want{
-			{find: map[string]string{"type": "creation", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0644", "process.comm": "sh"}}}},
+			{find: map[string]string{"type": "creation", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"), "perm": "0644", "process.comm": "sh"}},
+			// Once the last writer has closed it, the sensor hashes what it left.
+			{find: map[string]string{"type": "content", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt"),
+				"hash": sha256Of("hi\n"), "old_hash": "", "hash_state": "ok", "size": "3", "process.comm": "sh"}}}},
 		{func() { sh("echo more >> mon/a.txt") }, "echo more >> mon/a.txt", []want{
-			{find: map[string]string{"type": "open", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}}}},
+			{find: map[string]string{"type": "open", "path": p("mon/a.txt")}, check: map[string]string{"host_path": p("mon/a.txt")}},
+			{find: map[string]string{"type": "content", "path": p("mon/a.txt")}, check: map[string]string{"hash": sha256Of("hi\nmore\n"),
+				"old_hash": sha256Of("hi\n"), "hash_state": "ok", "size": "8"}}}},
 		{func() { sh("cat mon/a.txt >/dev/null") }, "cat mon/a.txt", nil},
 		{func() { sh("mkdir -p mon/x/y/z && touch mon/x/y/z/f") }, "mkdir -p mon/x/y/z && touch mon/x/y/z/f", []want{
 			{find: map[string]string{"type": "mkdir", "path": p("mon/x")}, check: map[string]string{"host_path": p("mon/x")}},
@@ -496,4 +503,10 @@ func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (i
 		time.Sleep(10 * time.Millisecond)
 	}
 	return -1, time.Time{}
+}
+
+// sha256Of is a content event's hash of data.
+func sha256Of(data string) string {
+	sum := sha256.Sum256([]byte(data))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
