@@ -83,6 +83,9 @@ func TestCloseWrite(t *testing.T) {
 			if uint64(e.Dev) != uint64(unix.Mkdev(unix.Major(st.Dev), unix.Minor(st.Dev))) || int64(e.Close.Size) != tc.size {
 				t.Errorf("close_write dev %d size %d, want dev %d size %d: %s", e.Dev, e.Close.Size, st.Dev, tc.size, e)
 			}
+			if string(e.Path) != path {
+				t.Errorf("close_write path %q, want %q (the sensor opens the file by it where it has no handle)", e.Path, path)
+			}
 			if gen, err := generation(path); err == nil && e.Close.Generation != gen {
 				t.Errorf("close_write generation %d, want %d", e.Close.Generation, gen)
 			}

@@ -44,7 +44,7 @@ static __always_inline void inode_ctime(struct inode *inode, struct ext_close *e
 }
 
 /* report_release reports file's release when it is a writer: its entry goes, and a record says what the
- * inode is now. An entry left by another inode's file at the same address is dropped unreported. */
+ * inode is now, with its path. An entry left by another inode's file at the same address is dropped unreported. */
 static __always_inline void report_release(struct file *file, enum hook hook)
 {
 	__u64 key = (__u64)file;
@@ -73,7 +73,10 @@ static __always_inline void report_release(struct file *file, enum hook hook)
 	ext->size = BPF_CORE_READ(inode, i_size);
 	ext->generation = BPF_CORE_READ(inode, i_generation);
 	inode_ctime(inode, ext);
-	end_record(s, &t, off, hook);
+	/* Always with its path: the sensor opens the file by it where it cannot build a handle (a filesystem
+	 * whose handles it has not learned), checking the inode before it reads. */
+	((struct event_hdr *)s->buf)->path_len = append_target_path(s, &t, off, 1);
+	submit(s, hook);
 }
 
 /* release_fd reports the release of the current task's descriptor fd, when giving it up puts the file's last
