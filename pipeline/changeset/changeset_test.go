@@ -104,6 +104,14 @@ func TestCompute(t *testing.T) {
 			{Kind: Mode, Path: []byte("/m/z"), Ino: 5, OldMode: regular | 0o644, Mode: regular | 0o640},
 			{Kind: Owner, Path: []byte("/m/z"), Ino: 5, UID: 1000, GID: 1000},
 		}},
+		{name: "chmod's mode without the file type has the type it had", events: []schemas.Activity{
+			ev("permission", 5, "/m/a", oldMode(regular|0o644), mode(0o600)),
+			ev("creation", 6, "/m/b", mode(regular|0o644)),
+			ev("permission", 6, "/m/b", oldMode(regular|0o644), mode(0o640)),
+		}, want: []Change{
+			{Kind: Mode, Path: []byte("/m/a"), Ino: 5, OldMode: regular | 0o644, Mode: regular | 0o600},
+			{Kind: Added, Path: []byte("/m/b"), Ino: 6, Mode: regular | 0o640},
+		}},
 		{name: "chmod and back is no change", events: []schemas.Activity{
 			ev("permission", 5, "/m/a", oldMode(regular|0o644), mode(regular|0o600)),
 			ev("permission", 5, "/m/a", oldMode(regular|0o600), mode(regular|0o644)),

@@ -78,7 +78,11 @@ func (f *folder) apply(a *schemas.Activity) {
 	case "open":
 		f.each(id, a.HostPath, func(fl *file) { fl.written = true })
 	case "permission":
-		f.each(id, a.HostPath, func(fl *file) { fl.mode.set(a.OldMode, a.Mode) })
+		now := a.Mode // chmod's argument: the file type comes from the mode before
+		if now&modeType == 0 {
+			now |= a.OldMode & modeType
+		}
+		f.each(id, a.HostPath, func(fl *file) { fl.mode.set(a.OldMode, now) })
 	case "ownership":
 		f.each(id, a.HostPath, func(fl *file) { fl.owner.set(owner{a.OldUID, a.OldGID}, owner{a.UID, a.GID}) })
 	case Drift:
@@ -292,7 +296,7 @@ func (fl *file) changes(all bool) []Change {
 		c := Change{Kind: Added, Path: fl.cur, Dev: fl.id.dev, Ino: fl.id.ino, Hash: fl.hash.cur, HashState: fl.hashState,
 			Mode: fl.created.mode, UID: fl.created.uid, GID: fl.created.gid}
 		if fl.mode.seen {
-			c.Mode = fl.mode.cur
+			c.Mode = fl.mode.cur&^modeType | c.Mode&modeType
 		}
 		if fl.owner.seen {
 			c.UID, c.GID = fl.owner.cur.uid, fl.owner.cur.gid
