@@ -57,11 +57,8 @@ goes to stderr.`,
 		},
 	}
 	f := cmd.Flags()
-	o.bind(f)
-	f.StringVar(&o.path, "path", "/", "report only the changes of this host path (and below it) or of paths matching this glob, old or new")
-	f.StringVar(&o.from, "from", fromBaseline, "the period's start: "+momentHelp+", or baseline: the end of the host's first scan")
-	f.StringVar(&o.to, "to", "", "the period's end: "+momentHelp+" (default: now)")
-	f.StringArrayVar(&o.resolverPaths, "resolver-path", nil, "a glob the resolvers report events for (their --path), repeatable (default: every event)")
+	o.bindPeriod(f, "/", "report only the changes of this host path (and below it) or of paths matching this glob, old or new",
+		fromBaseline, "the period's start: "+momentHelp+", or baseline: the end of the host's first scan")
 	f.BoolVar(&o.all, "all", false, "also list files written but left with the hash they had")
 	return cmd
 }

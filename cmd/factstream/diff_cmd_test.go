@@ -11,11 +11,7 @@ import (
 
 // TestDiffBadFlags: every bad flag of diff fails with an error naming it, before anything connects.
 func TestDiffBadFlags(t *testing.T) {
-	nowhere := []string{"--nats", "nats://127.0.0.1:1", "--log-level", "error"}
-	tests := []struct {
-		args []string
-		want string
-	}{
+	checkBadFlags(t, []badFlags{
 		{[]string{"diff"}, "--host is required"},
 		{[]string{"diff", "--host", "web.1"}, `--host "web.1": not a host name`},
 		{[]string{"diff", "--host", "web-1", "--path", ""}, "--path is required"},
@@ -27,24 +23,7 @@ func TestDiffBadFlags(t *testing.T) {
 		{[]string{"diff", "--host", "web-1", "--resolver-path", "srv"}, `--resolver-path "srv"`},
 		{[]string{"diff", "--host", "web-1", "--all=sometimes"}, `invalid argument "sometimes" for "--all"`},
 		{[]string{"diff", "--host", "web-1", "extra"}, `unknown command "extra"`},
-	}
-	for _, tt := range tests {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var out strings.Builder
-		_, err := runCmd(ctx, &out, append(tt.args, nowhere...)...)
-		cancel()
-		switch {
-		case err == nil:
-			t.Errorf("%q: no error", tt.args)
-		case !strings.Contains(err.Error(), tt.want):
-			t.Errorf("%q: error %q, want %q", tt.args, err, tt.want)
-		case strings.Contains(err.Error(), "connecting"):
-			t.Errorf("%q: connected before checking the flags: %v", tt.args, err)
-		}
-		if out.Len() > 0 {
-			t.Errorf("%q: wrote to stdout: %q", tt.args, out.String())
-		}
-	}
+	})
 }
 
 // TestDiffHelp: diff's help has examples and its flags with their defaults.

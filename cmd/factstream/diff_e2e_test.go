@@ -171,10 +171,7 @@ func TestDiffEndToEnd(t *testing.T) {
 	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithTimeout(context.Background(), testtime.Scaled(15*time.Minute))
 	defer cancel()
-	probes := os.Getenv(envE2EProbes)
-	if probes == "" {
-		probes = "auto"
-	}
+	probes := e2eProbes()
 	up, upOut, upErr, _ := startUp(t, ctx, probes, "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
 		"--ready-file", ready, "--listen", strings.TrimPrefix(url, "nats://"), "--log-level", "warn")
 	defer func() { _ = up.Process.Signal(os.Interrupt) }()

@@ -135,6 +135,25 @@ func (l *jsonLine) mode(k string, m uint32) {
 	l.add(k, "0"+strconv.FormatUint(uint64(m), 8))
 }
 
+func (l *jsonLine) hashes(c *changeset.Change) {
+	l.add("hash", c.Hash)
+	l.add("old_hash", c.OldHash)
+}
+
+func (l *jsonLine) modes(c *changeset.Change) {
+	l.mode("mode", c.Mode)
+	l.mode("old_mode", c.OldMode)
+}
+
+func (l *jsonLine) owners(c *changeset.Change) {
+	for _, kv := range []struct {
+		k string
+		v uint32
+	}{{"uid", c.UID}, {"gid", c.GID}, {"old_uid", c.OldUID}, {"old_gid", c.OldGID}} {
+		l.add(kv.k, kv.v)
+	}
+}
+
 func (l *jsonLine) done() []byte { return append(l.b, '}') }
 
 // changeJSON is a change as one JSON object; its keys depend only on its kind (schemas/README.md).
@@ -152,26 +171,16 @@ func changeJSON(c *changeset.Change, incomplete bool) []byte {
 	case changeset.Renamed:
 		l.path("old_path", c.OldPath)
 	case changeset.Content:
-		l.add("hash", c.Hash)
-		l.add("old_hash", c.OldHash)
+		l.hashes(c)
 		l.add("hash_state", c.HashState)
 	case changeset.Mode:
-		l.mode("mode", c.Mode)
-		l.mode("old_mode", c.OldMode)
+		l.modes(c)
 	case changeset.Owner:
-		l.add("uid", c.UID)
-		l.add("gid", c.GID)
-		l.add("old_uid", c.OldUID)
-		l.add("old_gid", c.OldGID)
+		l.owners(c)
 	case changeset.Drift:
-		l.add("hash", c.Hash)
-		l.add("old_hash", c.OldHash)
-		l.mode("mode", c.Mode)
-		l.mode("old_mode", c.OldMode)
-		l.add("uid", c.UID)
-		l.add("gid", c.GID)
-		l.add("old_uid", c.OldUID)
-		l.add("old_gid", c.OldGID)
+		l.hashes(c)
+		l.modes(c)
+		l.owners(c)
 		l.add("size", c.Size)
 	case changeset.Written:
 		l.add("hash", c.Hash)
