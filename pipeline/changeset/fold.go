@@ -128,7 +128,7 @@ func (f *folder) each(id identity, p []byte, do func(*file)) {
 		}
 		return
 	}
-	if f.gone[id] && id.ino != 0 || len(p) == 0 {
+	if (f.gone[id] && id.ino != 0) || len(p) == 0 {
 		return
 	}
 	do(f.find(id, p))
