@@ -24,4 +24,6 @@ var (
 	ErrRunning = errors.New("resolver already running")
 	// ErrNoRawStream means FACT_RAW does not exist (no sensor has provisioned it yet).
 	ErrNoRawStream = errors.New("raw stream missing")
+	// ErrNoBaseline means FACT_RAW holds no finished scan of the host: there is no baseline to start from.
+	ErrNoBaseline = errors.New("no finished scan")
 )

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/factstream/factstream/glob"
 	"github.com/factstream/factstream/schemas"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -109,14 +107,11 @@ type HistoryQuery struct {
 // whose time is in [q.From, q.To] and one of whose paths (path, host_path, old path, old host path, and
 // for a link the existing name) is under q.Path. Gap events of the period are returned too.
 func History(ctx context.Context, js jetstream.JetStream, q HistoryQuery) ([]schemas.Activity, error) {
-	h := &historySink{q: q}
-	if isPattern(q.Path) {
-		pat, err := glob.Compile(q.Path)
-		if err != nil {
-			return nil, fmt.Errorf("history of %q: %w (%v)", q.Path, ErrBadPattern, err)
-		}
-		h.pat = pat
+	match, err := PathMatcher(q.Path)
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", q.Path, err)
 	}
+	h := &historySink{q: q, match: match}
 	opts := q.ReplayOptions
 	if !q.To.IsZero() {
 		opts.Until = q.To
@@ -128,9 +123,9 @@ func History(ctx context.Context, js jetstream.JetStream, q HistoryQuery) ([]sch
 }
 
 type historySink struct {
-	q   HistoryQuery
-	pat *glob.Pattern // q.Path compiled, when it is a pattern
-	out []schemas.Activity
+	q     HistoryQuery
+	match func(p []byte) bool // under q.Path
+	out   []schemas.Activity
 }
 
 func (h *historySink) activity(a *schemas.Activity) {
@@ -153,23 +148,11 @@ func (h *historySink) under(a *schemas.Activity) bool {
 		paths = append(paths, a.Target) // the existing name of the same file
 	}
 	for _, p := range paths {
-		if len(p) > 0 && h.pathUnder(p) {
+		if len(p) > 0 && h.match(p) {
 			return true
 		}
 	}
 	return false
-}
-
-// isPattern reports whether a history path is a pattern rather than a host path.
-func isPattern(q string) bool { return strings.ContainsAny(q, "*?[{") }
-
-// pathUnder reports whether p is the query's path or below it, or matches it when it is a pattern.
-func (h *historySink) pathUnder(p []byte) bool {
-	if h.pat != nil {
-		return h.pat.Match(string(p))
-	}
-	q := strings.TrimSuffix(h.q.Path, "/")
-	return bytes.Equal(p, []byte(q)) || (bytes.HasPrefix(p, []byte(q)) && len(p) > len(q) && p[len(q)] == '/') || q == ""
 }
 
 func (h *historySink) deadLetter(*deadLetter)       {}

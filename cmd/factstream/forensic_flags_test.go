@@ -10,11 +10,7 @@ import (
 // TestReplayHistoryStatusBadFlags: every bad flag fails with an error naming it, before anything
 // connects (the NATS URL goes nowhere).
 func TestReplayHistoryStatusBadFlags(t *testing.T) {
-	nowhere := []string{"--nats", "nats://127.0.0.1:1", "--log-level", "error"}
-	tests := []struct {
-		args []string
-		want string
-	}{
+	checkBadFlags(t, []badFlags{
 		{[]string{"replay"}, "--host is required"},
 		{[]string{"replay", "--host", "web.1"}, `--host "web.1": not a host name`},
 		{[]string{"replay", "--host", "web-1", "--until-time", "yesterday"}, `--until-time "yesterday": want RFC 3339`},
@@ -38,7 +34,20 @@ func TestReplayHistoryStatusBadFlags(t *testing.T) {
 		{[]string{"history", "--host", "w*", "--path", "/etc"}, `--host "w*"`},
 		{[]string{"status", "--timeout", "0s"}, "--timeout 0s: must be positive"},
 		{[]string{"status", "--json=maybe"}, `invalid argument "maybe" for "--json"`},
-	}
+	})
+}
+
+// badFlags is a command line with a bad flag and what its error must say.
+type badFlags struct {
+	args []string
+	want string
+}
+
+// checkBadFlags runs each command line against a NATS URL that goes nowhere: each must fail quickly
+// with its error, before connecting, and print nothing on stdout.
+func checkBadFlags(t *testing.T, tests []badFlags) {
+	t.Helper()
+	nowhere := []string{"--nats", "nats://127.0.0.1:1", "--log-level", "error"}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var out strings.Builder

@@ -11,6 +11,7 @@ import (
 	"github.com/factstream/factstream/pipeline"
 	"github.com/factstream/factstream/schemas"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // historyOptions are the flags of `factstream history`.
@@ -52,12 +53,19 @@ The replay's progress goes to stderr (a bar on a terminal).`,
 		},
 	}
 	f := cmd.Flags()
+	o.bindPeriod(f, "", "a host path (its events and those below it) or a glob (required; / for everything)",
+		"", "the period's start: "+momentHelp+" (default: the stream's beginning)")
+	return cmd
+}
+
+// bindPeriod binds the flags of a period under a path, with the defaults and help of --path and --from
+// given.
+func (o *historyOptions) bindPeriod(f *pflag.FlagSet, path, pathHelp, from, fromHelp string) {
 	o.bind(f)
-	f.StringVar(&o.path, "path", "", "a host path (its events and those below it) or a glob (required; / for everything)")
-	f.StringVar(&o.from, "from", "", "the period's start: "+momentHelp+" (default: the stream's beginning)")
+	f.StringVar(&o.path, "path", path, pathHelp)
+	f.StringVar(&o.from, "from", from, fromHelp)
 	f.StringVar(&o.to, "to", "", "the period's end: "+momentHelp+" (default: now)")
 	f.StringArrayVar(&o.resolverPaths, "resolver-path", nil, "a glob the resolvers report events for (their --path), repeatable (default: every event)")
-	return cmd
 }
 
 // validate checks every flag before anything connects.

@@ -38,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd(), newReplayCmd(), newHistoryCmd(),
+	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd(), newReplayCmd(), newHistoryCmd(), newDiffCmd(),
 		newStatusCmd())
 	return root
 }

@@ -162,10 +162,7 @@ func TestUpEndToEnd(t *testing.T) {
 	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithTimeout(context.Background(), testtime.Scaled(90*time.Second))
 	defer cancel()
-	probes := os.Getenv(envE2EProbes)
-	if probes == "" {
-		probes = "auto"
-	}
+	probes := e2eProbes()
 	ctr := filepath.Join(root, "ctr") // a container's root, with mon bind-mounted at /data
 	if err := os.MkdirAll(filepath.Join(ctr, "data"), 0o755); err != nil {
 		t.Fatal(err)
@@ -347,6 +344,14 @@ func TestUpEndToEnd(t *testing.T) {
 	if err := tail.Wait(); err != nil {
 		t.Errorf("tail after SIGINT: %v\n%s", err, tailErr.String())
 	}
+}
+
+// e2eProbes is the probe set the end-to-end tests run up with: envE2EProbes's, or auto.
+func e2eProbes() string {
+	if p := os.Getenv(envE2EProbes); p != "" {
+		return p
+	}
+	return "auto"
 }
 
 // checkCommon checks what every file event carries: the host, the probe (probes, unless "auto"), why it
