@@ -22,7 +22,7 @@
 // Metrics (factstream_sensor_hash_*): hashed_total, bytes_total, skipped_total{reason}, coalesced_total
 // and queue_depth, registered on Config.Registerer.
 //
-// A Hasher is safe for concurrent use: Submit and AddFilesystem may be called from any goroutine,
+// A Hasher is safe for concurrent use: Submit, SubmitWait and AddFilesystem may be called from any goroutine,
 // before or while Run runs. Run runs once; Close releases the filesystems' descriptors after Run has
 // returned. Identity.Dev is st_dev as stat(2) reports it; the caller converts the kernel's encoding.
 // Linux only (file handles, FS_IOC_GETVERSION).

@@ -25,9 +25,11 @@ type Hasher struct {
 
 	mu      sync.Mutex
 	entries map[Identity]*entry // waiting or being hashed
-	queue   queue               // the waiting ones, soonest due first
-	wake    chan struct{}       // closed (and replaced) when the queue changes
-	state   runState
+	// background counts the entries SubmitWait queued that no Submit has taken over since.
+	background int
+	queue      queue         // the waiting ones, soonest due first
+	wake       chan struct{} // closed (and replaced) when the queue changes
+	state      runState
 }
 
 type runState int
@@ -47,6 +49,9 @@ type entry struct {
 	again     bool // a request came while hashing: hash once more
 	retries   int  // attempts after changed_during_hash so far
 	index     int  // in queue, -1 when not waiting
+	// background marks an entry SubmitWait queued, counted in Hasher.background until it is forgotten
+	// or a Submit replaces its request.
+	background bool
 }
 
 // New validates cfg, fills its defaults and returns a Hasher; nothing runs until Run.
@@ -95,6 +100,7 @@ func (h *Hasher) Submit(req Request) error {
 		heap.Push(&h.queue, e)
 	default:
 		h.metrics.coalesced.Inc()
+		h.foreground(e)
 		e.req, e.due = req, due
 		e.coalesced++
 		if e.hashing {
@@ -108,7 +114,63 @@ func (h *Hasher) Submit(req Request) error {
 	return nil
 }
 
-// changed wakes the workers waiting for the queue; h.mu is held.
+// SubmitWait queues req as background work (a scan's baseline): unlike Submit it is never answered
+// with StateRateLimited, but waits while the background share of the queue (half of Config.QueueSize)
+// or the whole queue is full, so that a large baseline never starves the requests Submit makes. A request
+// for an identity already waiting or being hashed (a hard link listed twice) is merged into it: that
+// attempt reports the file, and queued is false. It returns ctx's error when ctx ends first, and
+// ErrStopped once Run has returned.
+func (h *Hasher) SubmitWait(ctx context.Context, req Request) (queued bool, _ error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if h.state == stopped {
+			return false, fmt.Errorf("submitting %+v: %w", req.ID, ErrStopped)
+		}
+		if h.entries[req.ID] != nil {
+			h.metrics.coalesced.Inc()
+			return false, nil
+		}
+		if h.background < h.backgroundLimit() && len(h.entries) < h.cfg.QueueSize {
+			break
+		}
+		wake := h.wake
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			h.mu.Lock()
+			return false, fmt.Errorf("submitting %+v: %w", req.ID, ctx.Err())
+		case <-wake:
+		}
+		h.mu.Lock()
+	}
+	e := &entry{req: req, due: time.Now().Add(h.cfg.Quiet), coalesced: 1, index: -1, background: true}
+	h.entries[req.ID] = e
+	h.background++
+	heap.Push(&h.queue, e)
+	h.changed()
+	return true, nil
+}
+
+// backgroundLimit is how many entries SubmitWait may hold at once.
+func (h *Hasher) backgroundLimit() int { return max(h.cfg.QueueSize/2, 1) }
+
+// foreground stops counting e as background work; h.mu is held.
+func (h *Hasher) foreground(e *entry) {
+	if e.background {
+		e.background = false
+		h.background--
+	}
+}
+
+// Queued reports how many identities wait or are being hashed, and how many of them SubmitWait queued.
+func (h *Hasher) Queued() (all, background int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.entries), h.background
+}
+
+// changed wakes the workers waiting for the queue, and SubmitWait; h.mu is held.
 func (h *Hasher) changed() {
 	close(h.wake)
 	h.wake = make(chan struct{})
@@ -129,6 +191,7 @@ func (h *Hasher) Run(ctx context.Context) error {
 	defer func() {
 		h.mu.Lock()
 		h.state = stopped
+		h.changed() // SubmitWait returns ErrStopped
 		h.mu.Unlock()
 	}()
 	g, ctx := errgroup.WithContext(ctx)
@@ -209,7 +272,9 @@ func (h *Hasher) finish(e *entry, res Result) {
 	case e.again:
 		e.retries = 0
 	default:
+		h.foreground(e)
 		delete(h.entries, e.req.ID)
+		h.changed() // room for SubmitWait
 		return
 	}
 	e.again = false
