@@ -38,6 +38,9 @@ type baselineJob struct {
 	epoch uint64
 	files []baselineFile
 	done  atomic.Int64 // files answered (a final result, or merged into another request)
+	// full marks a job of every regular file of every monitored filesystem, which makes the jobs queued
+	// before it redundant.
+	full bool
 }
 
 // baselineToken travels with a baseline file's request through the hasher.
@@ -57,9 +60,13 @@ type baseline struct {
 
 func newBaseline() *baseline { return &baseline{kick: make(chan struct{}, 1)} }
 
-// add queues job.
+// add queues job; a full one replaces the jobs still waiting, whose files it hashes again anyway.
 func (b *baseline) add(job *baselineJob) {
 	b.mu.Lock()
+	if job.full {
+		clear(b.pending)
+		b.pending = b.pending[:0]
+	}
 	b.pending = append(b.pending, job)
 	b.mu.Unlock()
 	select {
@@ -87,9 +94,6 @@ func (b *baseline) next(ctx context.Context) *baselineJob {
 	}
 }
 
-// hashAll selects every regular file of a scan for the baseline.
-func hashAll(string) bool { return true }
-
 // hashUnder selects the files that one of globs (compiled as a glob.Set) matches, or that are below a
 // directory one matches: `/etc/ssh` selects everything under it, `/etc/*.conf` only what it names.
 func hashUnder(globs []string) (func(host string) bool, error) {
@@ -111,14 +115,14 @@ func hashUnder(globs []string) (func(host string) bool, error) {
 
 // collect keeps the entries of a scan chunk that are regular files want selects; sc.mu is held.
 func (sc *scanEpoch) collect(e *scan.Entry) {
-	if sc.want == nil || e.Mode&unix.S_IFMT != unix.S_IFREG {
+	if !sc.hash || e.Mode&unix.S_IFMT != unix.S_IFREG {
 		return
 	}
 	host := e.Path
 	if !e.Root {
 		host = path.Join(e.Dir, string(e.Name))
 	}
-	if !sc.want(host) {
+	if sc.want != nil && !sc.want(host) {
 		return
 	}
 	sc.files = append(sc.files, baselineFile{dev: e.Dev, ino: e.Ino, parentIno: e.ParentIno,

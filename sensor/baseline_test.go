@@ -220,3 +220,48 @@ func TestVerifyHashingOff(t *testing.T) {
 		t.Errorf("status hash with hashing off: %+v, want none", h)
 	}
 }
+
+// TestBaselineQueue: jobs wait in order; a full one (every file of every filesystem) replaces those still
+// waiting, not the one being submitted.
+func TestBaselineQueue(t *testing.T) {
+	b := newBaseline()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.add(&baselineJob{epoch: 1, full: true})
+	if job := b.next(ctx); job.epoch != 1 {
+		t.Fatalf("next: epoch %d, want 1", job.epoch)
+	}
+	b.add(&baselineJob{epoch: 2})
+	b.add(&baselineJob{epoch: 3})
+	b.add(&baselineJob{epoch: 4, full: true})
+	b.add(&baselineJob{epoch: 5})
+	for _, want := range []uint64{4, 5} {
+		if job := b.next(ctx); job.epoch != want {
+			t.Fatalf("next: epoch %d, want %d (2 and 3 replaced by the full 4)", job.epoch, want)
+		}
+	}
+	cancel()
+	if job := b.next(ctx); job != nil {
+		t.Fatalf("next after ctx ended: epoch %d, want none", job.epoch)
+	}
+}
+
+// TestHashUnder: a verification's globs select the files they match and every file below a directory
+// they match.
+func TestHashUnder(t *testing.T) {
+	want, err := hashUnder([]string{"/etc/ssh", "/etc/*.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, selected := range map[string]bool{
+		"/etc/ssh/sshd_config": true, "/etc/ssh/keys/host": true, "/etc/ssh": true, "/etc/a.conf": true,
+		"/etc/passwd": false, "/etc/sub/a.conf": false, "/etc/sshd": false, "/": false,
+	} {
+		if got := want(p); got != selected {
+			t.Errorf("%s selected %v, want %v", p, got, selected)
+		}
+	}
+	if _, err := hashUnder([]string{"etc/**"}); err == nil {
+		t.Error("a relative glob compiled")
+	}
+}

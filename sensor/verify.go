@@ -29,7 +29,7 @@ func (s *Sensor) Verify(ctx context.Context, globs []string) (epoch uint64, file
 	if s.hasher == nil {
 		return 0, 0, fmt.Errorf("verifying: %w", ErrHashingOff)
 	}
-	want := hashAll
+	var want func(string) bool // every file
 	if len(globs) > 0 {
 		var err error
 		if want, err = hashUnder(globs); err != nil {

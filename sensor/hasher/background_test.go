@@ -152,3 +152,36 @@ func TestGenUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubmitBeforeBackground: once due, a Submit request is handed to a worker before the background
+// ones that came due before it, so a baseline delays a live close by at most the attempts under way.
+func TestSubmitBeforeBackground(t *testing.T) {
+	h, err := New(Config{Quiet: time.Millisecond, OnResult: func(Result) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var bg []Request
+	for i := range 3 {
+		bg = append(bg, writeFile(t, dir, fmt.Sprintf("bg%d", i), []byte("b")))
+		if _, err := h.SubmitWait(context.Background(), bg[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := writeFile(t, dir, "live", []byte("l"))
+	if err := h.Submit(live); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // every one is due
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, want := range []Request{live, bg[0], bg[1], bg[2]} {
+		e, wait := h.due()
+		if e == nil || e.req.ID != want.ID {
+			t.Fatalf("hand-out %d: %+v (wait %v), want %s", i, e, wait, want.Path)
+		}
+	}
+	if e, _ := h.due(); e != nil {
+		t.Fatalf("a fifth hand-out of four requests: %s", e.req.Path)
+	}
+}

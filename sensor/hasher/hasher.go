@@ -27,7 +27,8 @@ type Hasher struct {
 	entries map[Identity]*entry // waiting or being hashed
 	// background counts the entries SubmitWait queued that no Submit has taken over since.
 	background int
-	queue      queue         // the waiting ones, soonest due first
+	queue      queue         // the waiting ones Submit queued, soonest due first
+	backlog    queue         // the waiting ones SubmitWait queued: handed out only when no queue entry is due
 	wake       chan struct{} // closed (and replaced) when the queue changes
 	state      runState
 }
@@ -44,11 +45,12 @@ const (
 type entry struct {
 	req       Request
 	due       time.Time
-	coalesced int  // requests merged since the last attempt began
-	hashing   bool // a worker has it
-	again     bool // a request came while hashing: hash once more
-	retries   int  // attempts after changed_during_hash so far
-	index     int  // in queue, -1 when not waiting
+	coalesced int    // requests merged since the last attempt began
+	hashing   bool   // a worker has it
+	again     bool   // a request came while hashing: hash once more
+	retries   int    // attempts after changed_during_hash so far
+	index     int    // in its heap, -1 when not waiting
+	in        *queue // the heap it waits in (Hasher.queue or backlog), nil when not waiting
 	// background marks an entry SubmitWait queued, counted in Hasher.background until it is forgotten
 	// or a Submit replaces its request.
 	background bool
@@ -97,16 +99,21 @@ func (h *Hasher) Submit(req Request) error {
 	case e == nil:
 		e = &entry{req: req, due: due, coalesced: 1, index: -1}
 		h.entries[req.ID] = e
-		heap.Push(&h.queue, e)
+		h.wait(e)
 	default:
 		h.metrics.coalesced.Inc()
+		waiting := !e.hashing
+		if waiting {
+			heap.Remove(e.in, e.index)
+			e.in = nil
+		}
 		h.foreground(e)
 		e.req, e.due = req, due
 		e.coalesced++
-		if e.hashing {
-			e.again = true
+		if waiting {
+			h.wait(e)
 		} else {
-			heap.Fix(&h.queue, e.index)
+			e.again = true
 		}
 	}
 	h.changed()
@@ -147,7 +154,7 @@ func (h *Hasher) SubmitWait(ctx context.Context, req Request) (queued bool, _ er
 	e := &entry{req: req, due: time.Now().Add(h.cfg.Quiet), coalesced: 1, index: -1, background: true}
 	h.entries[req.ID] = e
 	h.background++
-	heap.Push(&h.queue, e)
+	h.wait(e)
 	h.changed()
 	return true, nil
 }
@@ -174,7 +181,36 @@ func (h *Hasher) Queued() (all, background int) {
 func (h *Hasher) changed() {
 	close(h.wake)
 	h.wake = make(chan struct{})
-	h.metrics.queueDepth.Set(float64(len(h.queue)))
+	h.metrics.queueDepth.Set(float64(len(h.queue) + len(h.backlog)))
+}
+
+// wait puts e in the heap its kind waits in; h.mu is held.
+func (h *Hasher) wait(e *entry) {
+	e.in = &h.queue
+	if e.background {
+		e.in = &h.backlog
+	}
+	heap.Push(e.in, e)
+}
+
+// due pops the entry to hash now: Submit's soonest if it is due, else SubmitWait's soonest if due. Else
+// it returns how long until one of them is. h.mu is held.
+func (h *Hasher) due() (*entry, time.Duration) {
+	wait := time.Hour
+	for _, q := range []*queue{&h.queue, &h.backlog} {
+		if len(*q) == 0 {
+			continue
+		}
+		e := (*q)[0]
+		if w := time.Until(e.due); w > 0 {
+			wait = min(wait, w)
+			continue
+		}
+		heap.Pop(q)
+		e.in = nil
+		return e, 0
+	}
+	return nil, wait
 }
 
 // Run hashes with Config.Workers workers until ctx ends, and returns when every one has ended; an
@@ -227,18 +263,14 @@ func (h *Hasher) next(ctx context.Context) (*entry, entry, bool) {
 	defer timer.Stop()
 	for {
 		h.mu.Lock()
-		wait := time.Hour
-		if len(h.queue) > 0 {
-			e := h.queue[0]
-			if wait = time.Until(e.due); wait <= 0 {
-				heap.Pop(&h.queue)
-				e.hashing = true
-				job := *e
-				e.coalesced = 0
-				h.changed()
-				h.mu.Unlock()
-				return e, job, true
-			}
+		e, wait := h.due()
+		if e != nil {
+			e.hashing = true
+			job := *e
+			e.coalesced = 0
+			h.changed()
+			h.mu.Unlock()
+			return e, job, true
 		}
 		wake := h.wake
 		h.mu.Unlock()
@@ -278,7 +310,7 @@ func (h *Hasher) finish(e *entry, res Result) {
 		return
 	}
 	e.again = false
-	heap.Push(&h.queue, e)
+	h.wait(e)
 	h.changed()
 }
 
