@@ -18,6 +18,10 @@
 //   - Bounded: at most Config.QueueSize identities wait or are being hashed; a request for a new
 //     identity beyond that is answered at once with StateRateLimited, never dropped silently. Reading
 //     is paced by one token bucket of Config.BytesPerSecond shared by the workers.
+//   - Background work (SubmitWait, a scan's baseline) never crowds out Submit: it holds at most half of
+//     Config.QueueSize, waits for room rather than being refused, and a worker takes it only when no
+//     Submit request is due. Its requests may leave the generation unknown (Request.GenUnknown): they
+//     are opened by path, and dev and inode number are checked.
 //
 // Metrics (factstream_sensor_hash_*): hashed_total, bytes_total, skipped_total{reason}, coalesced_total
 // and queue_depth, registered on Config.Registerer.
