@@ -21,6 +21,9 @@ const (
 	VerbRescan = "rescan"
 	// VerbStatus is the control verb asking a sensor for its status (ControlSubject(host, VerbStatus)).
 	VerbStatus = "status"
+	// VerbVerify is the control verb asking a sensor for a rescan with hashes (ControlSubject(host,
+	// VerbVerify), data a VerifyRequest). It makes the node read files: only the admin role may send it.
+	VerbVerify = "verify"
 )
 
 // Headers of a dead-lettered raw message. The payload is the original message, byte for byte.

@@ -29,6 +29,42 @@ type SensorStatus struct {
 	Spool     SpoolStatus `json:"spool"`
 	Counters  Counters    `json:"counters"`
 	LastScan  *ScanResult `json:"last_scan,omitempty"`
+	Hash      *HashStatus `json:"hash,omitempty"` // nil when hashing is off
+}
+
+// HashStatus is a sensor's content hashing: the baseline of the scan epoch being hashed in the
+// background (the first scan's, a rescan's or a verify's) and the hasher's queue.
+type HashStatus struct {
+	// BaselineEpoch is the scan epoch whose regular files are being (or were last) hashed; 0: none yet.
+	BaselineEpoch uint64 `json:"baseline_epoch"`
+	// BaselineFiles are that epoch's files to hash, BaselineDone those whose content event is batched.
+	BaselineFiles int64 `json:"baseline_files"`
+	BaselineDone  int64 `json:"baseline_done"`
+	// BaselinePending counts the scan epochs waiting for their baseline after this one.
+	BaselinePending int `json:"baseline_pending"`
+	// Queued counts the files waiting or being hashed, BaselineQueued those of them from a baseline.
+	Queued         int `json:"queued"`
+	BaselineQueued int `json:"baseline_queued"`
+	// HashedTotal counts the content events with a digest since the sensor started.
+	HashedTotal uint64 `json:"hashed_total"`
+}
+
+// VerifyRequest asks the sensor of Host for a rescan whose regular files are hashed, as JSON on
+// ControlSubject(Host, VerbVerify): drift found by comparing the hashes with what the resolver knows.
+// Paths, when set, are globs (package glob's syntax): only the files they match, or that are below a
+// directory they match, are hashed; the epoch still covers every monitored filesystem.
+type VerifyRequest struct {
+	Host   string   `json:"host"`
+	Paths  []string `json:"paths,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+// VerifyReply answers a VerifyRequest once the scan epoch is published: its epoch and how many files
+// were queued to hash (their content events follow in the background). Error is set when it failed.
+type VerifyReply struct {
+	Epoch uint64 `json:"epoch,omitempty"`
+	Files int    `json:"files"`
+	Error string `json:"error,omitempty"`
 }
 
 // SpoolStatus is a sensor publisher's backlog.

@@ -33,6 +33,9 @@ type Config struct {
 	StateDir string `yaml:"state_dir"`
 	// HostRoot is where the host's root is mounted when the sensor runs in a container ("/" on the host).
 	HostRoot string `yaml:"host_root"`
+	// VerifyInterval is how often the sensor rescans every monitored filesystem and hashes its regular
+	// files (the weekly comparison of PCI DSS 11.5.2); 0 never does on its own.
+	VerifyInterval time.Duration `yaml:"verify_interval"`
 
 	Probes  ProbesConfig  `yaml:"probes"`
 	NATS    NATSConfig    `yaml:"nats"`
@@ -178,6 +181,7 @@ const (
 	DefaultMaxEvents      = 2048
 	DefaultMaxBatchBytes  = 512 << 10
 	DefaultMaxDelay       = 5 * time.Millisecond
+	DefaultVerifyInterval = 7 * 24 * time.Hour
 	bootIDFile            = "/proc/sys/kernel/random/boot_id"
 )
 
@@ -185,11 +189,12 @@ const (
 // empty: Resolve fills them from the machine.
 func DefaultConfig() Config {
 	return Config{
-		StateDir: DefaultStateDir,
-		HostRoot: "/",
-		Probes:   ProbesConfig{Set: "auto", WakeupBytes: DefaultWakeupBytes},
-		NATS:     NATSConfig{Embedded: EmbeddedConfig{Listen: DefaultEmbeddedListen}},
-		Batch:    BatchConfig{MaxEvents: DefaultMaxEvents, MaxBytes: DefaultMaxBatchBytes, MaxDelay: DefaultMaxDelay},
+		StateDir:       DefaultStateDir,
+		HostRoot:       "/",
+		VerifyInterval: DefaultVerifyInterval,
+		Probes:         ProbesConfig{Set: "auto", WakeupBytes: DefaultWakeupBytes},
+		NATS:           NATSConfig{Embedded: EmbeddedConfig{Listen: DefaultEmbeddedListen}},
+		Batch:          BatchConfig{MaxEvents: DefaultMaxEvents, MaxBytes: DefaultMaxBatchBytes, MaxDelay: DefaultMaxDelay},
 		Hash: HashConfig{Algorithm: hasher.DefaultAlgorithm, MaxSize: hasher.DefaultMaxSize,
 			BytesPerSecond: hasher.DefaultBytesPerSecond, Workers: hasher.DefaultWorkers},
 		Metrics: MetricsConfig{Listen: DefaultMetricsListen},
@@ -234,6 +239,9 @@ func (c *Config) Validate() error {
 	}
 	if !filepath.IsAbs(c.HostRoot) {
 		bad("host_root", "%q: not absolute", c.HostRoot)
+	}
+	if c.VerifyInterval < 0 {
+		bad("verify_interval", "%s: negative (0 disables)", c.VerifyInterval)
 	}
 	c.Probes.validate(bad)
 	c.NATS.validate(bad)

@@ -77,13 +77,25 @@ func (s *Sensor) hostPathOf(raw *schemas.RawEvent) string {
 	return filepath.Join(s.cfg.HostRoot, string(raw.Path))
 }
 
-// onHashed batches the content event of a hasher's result. It runs on a hasher worker (or in Submit).
+// onHashed batches the content event of a hasher's result: of a file's last close, or of a scan's
+// regular file (the baseline). It runs on a hasher worker (or in Submit).
 func (s *Sensor) onHashed(res hasher.Result) {
-	p, ok := res.Request.Token.(*schemas.RawEvent)
-	if !ok {
+	var ev schemas.RawEvent
+	switch tok := res.Request.Token.(type) {
+	case *schemas.RawEvent:
+		ev = *tok
+	case *baselineToken:
+		ev = tok.ev
+		ev.Time = time.Now().UnixNano()
+		if !res.Retry {
+			defer s.baselineAnswered(tok.job)
+		}
+	default:
 		return
 	}
-	ev := *p
+	if res.State == hasher.StateOK {
+		s.base.hashed.Add(1)
+	}
 	ev.Size = uint64(res.Size)
 	if !res.Mtime.IsZero() {
 		ev.Mtime = res.Mtime.UnixNano()

@@ -39,7 +39,7 @@ func (s *Sensor) Status() Status {
 		Host: s.cfg.Host, BootID: s.cfg.BootID, ProbeSet: string(s.kernel.Set()), Ready: s.ready.Load(),
 		Paths: s.set.Load().Strings(), Prefixes: prefixes, Sequence: s.seqs.Peek(seqstore.Events), LastSeq: last,
 		KernelSeq: s.acct.KernelSeq(), Delivered: cp.KernelSeq, Instance: cp.Instance, Restart: s.acct.RestartState(),
-		Pending: queued, Spool: s.spoolStatus(), Counters: cp.Counters, LastScan: s.lastScan.Load(),
+		Pending: queued, Spool: s.spoolStatus(), Counters: cp.Counters, LastScan: s.lastScan.Load(), Hash: s.hashStatus(),
 	}
 }
 
@@ -79,7 +79,8 @@ func (s *Sensor) control() func() {
 		return func() {}
 	}
 	var subs []*nats.Subscription
-	for verb, h := range map[string]nats.MsgHandler{schemas.VerbRescan: s.onRescan, schemas.VerbStatus: s.onStatus} {
+	handlers := map[string]nats.MsgHandler{schemas.VerbRescan: s.onRescan, schemas.VerbStatus: s.onStatus, schemas.VerbVerify: s.onVerify}
+	for verb, h := range handlers {
 		sub, err := s.conn.Subscribe(schemas.ControlSubject(s.cfg.Host, verb), h)
 		if err != nil {
 			s.log.Error("cannot answer control requests", zap.String("verb", verb), zap.Error(err))

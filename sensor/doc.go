@@ -1,7 +1,7 @@
 // Package sensor is the node agent: it seeds the kernel's tracked set with a scan of the monitored
 // paths, drains the probes' ring buffer, turns kernel records into raw events with the sensor's own
 // sequence, batches them per filesystem and hands the batches to a publish.Publisher for FACT_RAW. It
-// also answers control requests (rescan, status), reloads its paths on demand, exposes metrics and
+// also answers control requests (rescan, status, verify), reloads its paths on demand, exposes metrics and
 // health, and accounts for every record it or the kernel could not deliver with a loss event.
 //
 // # Parts
@@ -28,7 +28,9 @@
 // entry (a directory before its contents, roots flagged with their host path), scan_end. Because a
 // resolver replaces its view of (host, dev) at scan_end, an epoch always covers all monitored paths of
 // the filesystem; a rescan of a subtree rescans its filesystem. Schemas version 1 has no count on
-// scan_end.
+// scan_end. After each epoch its regular files are hashed in the background, readiness not waiting
+// (baseline.go): content events with probe scan, which the resolver compares with what it knows. A
+// verification (verify.go: every verify_interval, or the verify control verb) is an epoch run for that.
 //
 // # Losses
 //

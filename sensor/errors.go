@@ -14,4 +14,8 @@ var (
 	ErrNotMonitored = errors.New("path not monitored")
 	// ErrNotReady: a request came before the sensor finished starting.
 	ErrNotReady = errors.New("sensor not ready")
+	// ErrHashingOff: a verification was asked of a sensor whose hash.algorithm is none.
+	ErrHashingOff = errors.New("hashing is off (hash.algorithm none)")
+	// ErrBadGlob: a verification named a glob that does not compile.
+	ErrBadGlob = errors.New("bad glob")
 )

@@ -35,6 +35,8 @@ type metrics struct {
 	controlReqs    *prometheus.CounterVec // verb, outcome
 	counterErrors  prometheus.Counter
 	logSuppressed  prometheus.Counter
+	baselineFiles  prometheus.Gauge // files of the scan epoch whose baseline is being hashed
+	baselineDone   prometheus.Gauge // of those, the files answered
 	kernelCounters *kernelCollector
 }
 
@@ -71,6 +73,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		controlReqs:   cv("control_requests_total", "Control requests answered, by verb and outcome.", "verb", "outcome"),
 		counterErrors: c("kernel_counter_errors_total", "Failed reads of the kernel's counters."),
 		logSuppressed: c("log_lines_suppressed_total", "Ring-buffer warnings not logged because the same one was logged less than 10s before."),
+		baselineFiles: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "hash_baseline_files",
+			Help: "Regular files of the scan epoch whose baseline hashes are being taken."}),
+		baselineDone: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "hash_baseline_done",
+			Help: "Files of that scan epoch whose hash (or the reason there is none) is published."}),
 	}
 	m.kernelCounters = &kernelCollector{}
 	for src := range numSources {
@@ -79,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	cs := []prometheus.Collector{m.ringReads, m.ringErrors, m.events, m.batches, m.batchEvents, m.batchBytes, m.dropped,
 		m.lossEvents, m.lostRecords, m.seqGaps, m.seqLate, m.scans, m.scanEntries, m.scanErrors, m.scanDuration,
 		m.trackErrors, m.untracked, m.markSync, m.controlReqs, m.counterErrors, m.logSuppressed,
-		m.kernelCounters}
+		m.baselineFiles, m.baselineDone, m.kernelCounters}
 	if reg == nil {
 		return m, nil
 	}

@@ -27,22 +27,33 @@ type scanEpoch struct {
 	begun  map[uint64]bool
 	evs    []schemas.RawEvent
 	warned bool
+	hash   bool                   // regular files are hashed for the baseline
+	want   func(host string) bool // which of them; nil: all
+	files  []baselineFile
 }
 
-// runScan walks set (only the filesystems devs accepts, when set) as a new epoch. Callers hold scanMu.
+// runScan walks set (only the filesystems devs accepts, when set) as a new epoch, and queues every
+// regular file it found for the baseline. Callers hold scanMu.
 func (s *Sensor) runScan(ctx context.Context, set *glob.Set, devs func(uint64) bool) (ScanResult, error) {
+	res, _, err := s.runHashedScan(ctx, set, devs, nil)
+	return res, err
+}
+
+// runHashedScan is runScan hashing only the regular files want selects by host path (nil: all); it also
+// returns how many were queued (none when hashing is off). Callers hold scanMu.
+func (s *Sensor) runHashedScan(ctx context.Context, set *glob.Set, devs func(uint64) bool, want func(string) bool) (ScanResult, int, error) {
 	epoch, err := s.seqs.Next(seqstore.Epochs, 1)
 	if err != nil {
-		return ScanResult{}, fmt.Errorf("numbering a scan epoch: %w", err)
+		return ScanResult{}, 0, fmt.Errorf("numbering a scan epoch: %w", err)
 	}
-	sc := &scanEpoch{s: s, epoch: epoch, begun: map[uint64]bool{}}
+	sc := &scanEpoch{s: s, epoch: epoch, begun: map[uint64]bool{}, hash: s.hasher != nil, want: want}
 	st, err := scan.Walk(ctx, set, scan.Options{HostRoot: s.cfg.HostRoot, Devs: devs}, sc.sink)
 	s.m.scanErrors.Add(float64(st.Errors))
 	for _, e := range st.Samples {
 		s.log.Warn("scan could not read an entry", zap.Error(e))
 	}
 	if err != nil {
-		return ScanResult{}, fmt.Errorf("scanning epoch %d: %w", epoch, err)
+		return ScanResult{}, 0, fmt.Errorf("scanning epoch %d: %w", epoch, err)
 	}
 	res := ScanResult{Epoch: epoch, Entries: st.Entries, Devs: sc.end(), Missing: st.Missing, Errors: st.Errors, Duration: st.Duration}
 	s.m.scans.Inc()
@@ -51,8 +62,12 @@ func (s *Sensor) runScan(ctx context.Context, set *glob.Set, devs func(uint64) b
 	s.lastScan.Store(&res)
 	s.log.Info("scan epoch published", zap.Uint64("epoch", epoch), zap.Int64("entries", st.Entries),
 		zap.Uint64s("devs", res.Devs), zap.Strings("missing_roots", st.Missing), zap.Int64("errors", st.Errors),
-		zap.Duration("took", st.Duration), zap.Float64("entries_per_second", float64(st.Entries)/max(st.Duration.Seconds(), 1e-9)))
-	return res, nil
+		zap.Duration("took", st.Duration), zap.Float64("entries_per_second", float64(st.Entries)/max(st.Duration.Seconds(), 1e-9)),
+		zap.Int("files_to_hash", len(sc.files)))
+	if sc.hash {
+		s.base.add(&baselineJob{epoch: epoch, files: sc.files, full: devs == nil && want == nil})
+	}
+	return res, len(sc.files), nil
 }
 
 // sink publishes a chunk of entries and tracks their inodes.
@@ -75,6 +90,7 @@ func (sc *scanEpoch) sink(entries []scan.Entry) error {
 		}
 		sc.evs = append(sc.evs, ev)
 		sc.track(e)
+		sc.collect(e)
 	}
 	return sc.s.batch.addAll(sc.evs, fromScan)
 }

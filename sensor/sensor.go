@@ -62,6 +62,7 @@ type Sensor struct {
 	batch  *batcher
 	acct   *accounting.Ledger // gaps, kernel loss, coverage, restart check and checkpoint of the kernel records
 	hasher *hasher.Hasher     // content hashes after a file's last writer; nil when hashing is off
+	base   *baseline          // the scan epochs' regular files, waiting to be hashed
 
 	scanMu   sync.Mutex // one scan or reload at a time; guards prefixes
 	set      atomic.Pointer[glob.Set]
@@ -96,7 +97,7 @@ func New(cfg Config, deps Deps) (*Sensor, error) {
 	}
 	s := &Sensor{cfg: cfg, log: deps.Logger, probes: deps.Probes, kernel: deps.Probes, conn: deps.Conn, reg: deps.Registry,
 		clock: deps.Clock, pub: deps.Publisher, pollKick: make(chan struct{}, 1), appeared: make(chan struct{}, 1),
-		requested: map[uint64]bool{}, requestKick: make(chan struct{}, 1)}
+		requested: map[uint64]bool{}, requestKick: make(chan struct{}, 1), base: newBaseline()}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -220,8 +221,10 @@ func (s *Sensor) Run(ctx context.Context) (err error) {
 	g.Go(func() error { s.pollLoop(gctx); return nil })
 	if s.hasher != nil {
 		g.Go(func() error { return s.hasher.Run(gctx) })
+		g.Go(func() error { s.baselineLoop(gctx); return nil })
 	}
 	g.Go(func() error { s.rescanLoop(gctx); return nil })
+	g.Go(func() error { s.verifyLoop(gctx); return nil })
 	if since, ok := s.acct.Restarting(); ok {
 		g.Go(func() error { s.checkRestart(gctx, since); return nil })
 	}
@@ -324,7 +327,23 @@ func (s *Sensor) ensureStream(ctx context.Context) error {
 }
 
 func (s *Sensor) retryProvision(ctx context.Context) {
-	t := time.NewTicker(streamRetry)
+	every(ctx, streamRetry, func() bool {
+		err := s.ensureStream(ctx)
+		if err == nil {
+			s.log.Info("FACT_RAW provisioned")
+			return false
+		}
+		if errors.Is(err, publish.ErrIncompatibleStream) {
+			s.log.Error("FACT_RAW exists with an incompatible config; batches stay in the spool until it is fixed", zap.Error(err))
+			return false
+		}
+		return true
+	})
+}
+
+// every calls fn each interval until ctx ends or fn returns false.
+func every(ctx context.Context, interval time.Duration, fn func() bool) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -332,13 +351,7 @@ func (s *Sensor) retryProvision(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		err := s.ensureStream(ctx)
-		if err == nil {
-			s.log.Info("FACT_RAW provisioned")
-			return
-		}
-		if errors.Is(err, publish.ErrIncompatibleStream) {
-			s.log.Error("FACT_RAW exists with an incompatible config; batches stay in the spool until it is fixed", zap.Error(err))
+		if !fn() {
 			return
 		}
 	}

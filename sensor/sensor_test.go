@@ -39,7 +39,9 @@ func TestScanEpochAndEvents(t *testing.T) {
 	writeFile(t, filepath.Join(root, "app/a.conf"), "x")
 	writeFile(t, filepath.Join(root, "app/data/b"), "x")
 	pub := &capture{}
-	r := startSensor(t, testConfig(t, root+"/app/*.conf", root+"/app/data/**"), Deps{Publisher: pub})
+	cfg := testConfig(t, root+"/app/*.conf", root+"/app/data/**")
+	cfg.Hash.Algorithm = HashNone // the baseline's content events are TestBaselineInBackground's
+	r := startSensor(t, cfg, Deps{Publisher: pub})
 
 	dev, appIno := statIno(t, root+"/app")
 	_, confIno := statIno(t, root+"/app/a.conf")

@@ -24,6 +24,7 @@ func table(c *Config) []settings.Setting {
 		settings.New("paths", "monitored host paths as globs (/srv/app, /srv/app/**, /srv/app/*.conf); comma-separated or repeated", &c.Paths),
 		settings.New("state_dir", "directory for sequence marks, the kernel checkpoint and the spool", &c.StateDir),
 		settings.New("host_root", "where the host's root is mounted (running in a container)", &c.HostRoot),
+		settings.New("verify_interval", "rescan every monitored filesystem and hash its regular files this often (0: only when factstream verify asks)", &c.VerifyInterval),
 		settings.New("probes.set", "probe set: auto, lsm or tracepoint", &c.Probes.Set),
 		settings.New("probes.pin_path", "bpffs directory to pin probes in so the kernel records across restarts (empty: no pinning)", &c.Probes.PinPath),
 		settings.New("probes.ring_size", "ring buffer size, a power of two (0: the probes' default)", &c.Probes.RingSize),

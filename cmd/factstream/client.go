@@ -151,6 +151,21 @@ func (o *clientOptions) connect(name string, role natsauth.Role, log *zap.Logger
 	return nc, nil
 }
 
+// dial loads the configuration, creates its logger and connects as role; closeAll closes the
+// connection and flushes the logger.
+func (o *clientOptions) dial(name string, role natsauth.Role) (nc *nats.Conn, closeAll func(), _ error) {
+	log, err := o.logger()
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err = o.connect(name, role, log)
+	if err != nil {
+		_ = log.Sync()
+		return nil, nil, err
+	}
+	return nc, func() { nc.Close(); _ = log.Sync() }, nil
+}
+
 // explain turns a refusal of the server (err, from nc) into one line that says what was refused (what)
 // and what to pass instead; other errors are returned as they are.
 func (o *clientOptions) explain(nc *nats.Conn, role natsauth.Role, what string, err error) error {

@@ -4,7 +4,8 @@
 // commands replay a host from FACT_RAW: `factstream replay` rebuilds its inode→path index as of a
 // moment (which paths did an inode have then), `factstream history` prints what happened under a path
 // during a period, as the resolvers published it. `factstream status` shows the streams, the
-// partitions with their owners and lag, and the sensors.
+// partitions with their owners and lag, and the sensors. `factstream verify` asks a sensor to rescan and
+// hash its monitored files, for drift.
 package main
 
 import (
@@ -39,6 +40,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newUpCmd(), newSensorCmd(), newResolverCmd(), newTailCmd(), newReplayCmd(), newHistoryCmd(), newDiffCmd(),
-		newStatusCmd())
+		newStatusCmd(), newVerifyCmd())
 	return root
 }

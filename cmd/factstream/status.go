@@ -71,16 +71,11 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o *statusOptions) error 
 	if err := o.validate(); err != nil {
 		return err
 	}
-	log, err := o.client.logger()
+	nc, closeAll, err := o.client.dial("factstream-status", natsauth.RoleReader)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = log.Sync() }()
-	nc, err := o.client.connect("factstream-status", natsauth.RoleReader, log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer closeAll()
 	r, err := gatherStatus(ctx, nc, o.timeout)
 	if err != nil {
 		return o.client.explain(nc, natsauth.RoleReader, "read the streams and the leases", err)

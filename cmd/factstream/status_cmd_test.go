@@ -29,7 +29,8 @@ func TestStatusCommand(t *testing.T) {
 	}
 	sub, err := env.nc.Subscribe(schemas.ControlSubject("node-1", schemas.VerbStatus), func(m *nats.Msg) {
 		b, _ := json.Marshal(sensor.Status{Host: "node-1", BootID: simBoot, ProbeSet: "lsm", Ready: true, LastSeq: 9,
-			Counters: bpf.Counters{"file_open": {Total: 100, RingbufferFull: 7}, "path_mkdir": {RingbufferFull: 2}}})
+			Counters: bpf.Counters{"file_open": {Total: 100, RingbufferFull: 7}, "path_mkdir": {RingbufferFull: 2}},
+			Hash:     &schemas.HashStatus{BaselineEpoch: 3, BaselineFiles: 50, BaselineDone: 40, Queued: 10, HashedTotal: 44}})
 		_ = m.Respond(b)
 	})
 	if err != nil {
@@ -65,7 +66,7 @@ func TestStatusCommand(t *testing.T) {
 	checkStatusReport(t, r)
 	text := status()
 	for _, want := range []string{"FACT_RAW", "FACT_ACTIVITY", "RESOLVER WORKERS: 1", "w1", "node-1", "answering", "lsm",
-		"node-2", "not answering (no sensor subscribed)"} {
+		"node-2", "not answering (no sensor subscribed)", "baseline of epoch 3: 40/50 files, 10 queued, 44 hashed"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the table lacks %q:\n%s", want, text)
 		}
@@ -117,6 +118,9 @@ func checkStatusReport(t *testing.T, r statusReport) {
 		t.Fatalf("sensors: %+v, want node-1 and node-2", r.Sensors)
 	}
 	s1, s2 := r.Sensors[0], r.Sensors[1]
+	if s1.Status != nil && (s1.Status.Hash == nil || s1.Status.Hash.BaselineDone != 40) {
+		t.Errorf("sensor node-1's hashing: %+v, want the baseline's progress it answered", s1.Status.Hash)
+	}
 	if s1.Host != "node-1" || !s1.Answering || s1.Status == nil || s1.Status.ProbeSet != "lsm" || s1.Lost != 9 {
 		t.Errorf("sensor node-1: %+v, want answering with probe set lsm and 9 lost", s1)
 	}

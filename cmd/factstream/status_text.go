@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/factstream/factstream/schemas"
 )
 
 // writeStatusText writes the report as tables, one per section.
@@ -84,15 +86,28 @@ func writeSensorsText(w io.Writer, sensors []sensorStatus) {
 		fmt.Fprintln(w, "SENSORS: no host in FACT_RAW")
 		return
 	}
-	fmt.Fprintln(w, "SENSOR HOST\tSTATE\tPROBES\tREADY\tSEQUENCE\tLOST\tSPOOLED")
+	fmt.Fprintln(w, "SENSOR HOST\tSTATE\tPROBES\tREADY\tSEQUENCE\tLOST\tSPOOLED\tHASHING")
 	for _, s := range sensors {
 		if !s.Answering {
-			fmt.Fprintf(w, "%s\tnot answering (%s)\t\t\t\t\t\n", s.Host, s.Error)
+			fmt.Fprintf(w, "%s\tnot answering (%s)\t\t\t\t\t\t\n", s.Host, s.Error)
 			continue
 		}
 		st := s.Status
-		fmt.Fprintf(w, "%s\tanswering\t%s\t%t\t%d\t%d\t%.0f batches\n", s.Host, st.ProbeSet, st.Ready, st.LastSeq, s.Lost, st.Spool.Batches)
+		fmt.Fprintf(w, "%s\tanswering\t%s\t%t\t%d\t%d\t%.0f batches\t%s\n", s.Host, st.ProbeSet, st.Ready, st.LastSeq, s.Lost,
+			st.Spool.Batches, hashingText(st.Hash))
 	}
+}
+
+// hashingText sums up a sensor's content hashing: the baseline's progress and the hasher's queue.
+func hashingText(h *schemas.HashStatus) string {
+	switch {
+	case h == nil:
+		return "off"
+	case h.BaselineEpoch == 0:
+		return fmt.Sprintf("no baseline yet, %d queued", h.Queued)
+	}
+	return fmt.Sprintf("baseline of epoch %d: %d/%d files, %d queued, %d hashed", h.BaselineEpoch, h.BaselineDone,
+		h.BaselineFiles, h.Queued, h.HashedTotal)
 }
 
 // humanBytes writes n in B, KiB, MiB, ...

@@ -339,3 +339,28 @@ func TestPermissionsOfUnknownRole(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyOnlyAdmin: a verify request makes the node read files, so only the admin role may send it; a
+// reader (who may ask for status) and a resolver (who may ask for a rescan) are refused, and the sensor
+// may answer it.
+func TestVerifyOnlyAdmin(t *testing.T) {
+	ls := startLocked(t)
+	subject := schemas.ControlSubject(host, schemas.VerbVerify)
+	sensor, _ := ls.conn(t, natsauth.RoleSensor)
+	sub, err := sensor.Subscribe(subject, func(m *nats.Msg) { _ = m.Respond([]byte("ok")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := sensor.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []natsauth.Role{natsauth.RoleReader, natsauth.RoleResolver} {
+		nc, errs := ls.conn(t, role)
+		publishRefused(t, nc, errs, subject)
+	}
+	admin, _ := ls.conn(t, natsauth.RoleAdmin)
+	if m, err := admin.Request(subject, []byte(`{"host":"`+host+`"}`), refusalWait); err != nil || string(m.Data) != "ok" {
+		t.Fatalf("admin asking the sensor to verify: %v, want its answer", err)
+	}
+}

@@ -23,8 +23,10 @@ const (
 	// RoleReader only consumes: FACT_ACTIVITY and FACT_RAW, the leases, and the sensors' status (tail,
 	// history, replay, status, the Go client, the nats CLI).
 	RoleReader Role = "reader"
-	// RoleAdmin manages streams and consumers. It can neither delete FACT_RAW or FACT_ACTIVITY nor
-	// publish into them, and the streams themselves refuse its purges and message deletions.
+	// RoleAdmin manages streams and consumers and sends any control request, the only role that may ask
+	// a sensor to verify (fact.ctl.<host>.verify: it makes the node read files). It can neither delete
+	// FACT_RAW or FACT_ACTIVITY nor publish into them, and the streams themselves refuse its purges and
+	// message deletions.
 	RoleAdmin Role = "admin"
 )
 

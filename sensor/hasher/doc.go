@@ -18,11 +18,15 @@
 //   - Bounded: at most Config.QueueSize identities wait or are being hashed; a request for a new
 //     identity beyond that is answered at once with StateRateLimited, never dropped silently. Reading
 //     is paced by one token bucket of Config.BytesPerSecond shared by the workers.
+//   - Background work (SubmitWait, a scan's baseline) never crowds out Submit: it holds at most half of
+//     Config.QueueSize, waits for room rather than being refused, and a worker takes it only when no
+//     Submit request is due. Its requests may leave the generation unknown (Request.GenUnknown): they
+//     are opened by path, and dev and inode number are checked.
 //
 // Metrics (factstream_sensor_hash_*): hashed_total, bytes_total, skipped_total{reason}, coalesced_total
 // and queue_depth, registered on Config.Registerer.
 //
-// A Hasher is safe for concurrent use: Submit and AddFilesystem may be called from any goroutine,
+// A Hasher is safe for concurrent use: Submit, SubmitWait and AddFilesystem may be called from any goroutine,
 // before or while Run runs. Run runs once; Close releases the filesystems' descriptors after Run has
 // returned. Identity.Dev is st_dev as stat(2) reports it; the caller converts the kernel's encoding.
 // Linux only (file handles, FS_IOC_GETVERSION).

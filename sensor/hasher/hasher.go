@@ -25,9 +25,12 @@ type Hasher struct {
 
 	mu      sync.Mutex
 	entries map[Identity]*entry // waiting or being hashed
-	queue   queue               // the waiting ones, soonest due first
-	wake    chan struct{}       // closed (and replaced) when the queue changes
-	state   runState
+	// background counts the entries SubmitWait queued that no Submit has taken over since.
+	background int
+	queue      queue         // the waiting ones Submit queued, soonest due first
+	backlog    queue         // the waiting ones SubmitWait queued: handed out only when no queue entry is due
+	wake       chan struct{} // closed (and replaced) when the queue changes
+	state      runState
 }
 
 type runState int
@@ -42,11 +45,15 @@ const (
 type entry struct {
 	req       Request
 	due       time.Time
-	coalesced int  // requests merged since the last attempt began
-	hashing   bool // a worker has it
-	again     bool // a request came while hashing: hash once more
-	retries   int  // attempts after changed_during_hash so far
-	index     int  // in queue, -1 when not waiting
+	coalesced int    // requests merged since the last attempt began
+	hashing   bool   // a worker has it
+	again     bool   // a request came while hashing: hash once more
+	retries   int    // attempts after changed_during_hash so far
+	index     int    // in its heap, -1 when not waiting
+	in        *queue // the heap it waits in (Hasher.queue or backlog), nil when not waiting
+	// background marks an entry SubmitWait queued, counted in Hasher.background until it is forgotten
+	// or a Submit replaces its request.
+	background bool
 }
 
 // New validates cfg, fills its defaults and returns a Hasher; nothing runs until Run.
@@ -92,15 +99,21 @@ func (h *Hasher) Submit(req Request) error {
 	case e == nil:
 		e = &entry{req: req, due: due, coalesced: 1, index: -1}
 		h.entries[req.ID] = e
-		heap.Push(&h.queue, e)
+		h.wait(e)
 	default:
 		h.metrics.coalesced.Inc()
+		waiting := !e.hashing
+		if waiting {
+			heap.Remove(e.in, e.index)
+			e.in = nil
+		}
+		h.foreground(e)
 		e.req, e.due = req, due
 		e.coalesced++
-		if e.hashing {
-			e.again = true
+		if waiting {
+			h.wait(e)
 		} else {
-			heap.Fix(&h.queue, e.index)
+			e.again = true
 		}
 	}
 	h.changed()
@@ -108,11 +121,96 @@ func (h *Hasher) Submit(req Request) error {
 	return nil
 }
 
-// changed wakes the workers waiting for the queue; h.mu is held.
+// SubmitWait queues req as background work (a scan's baseline): unlike Submit it is never answered
+// with StateRateLimited, but waits while the background share of the queue (half of Config.QueueSize)
+// or the whole queue is full, so that a large baseline never starves the requests Submit makes. A request
+// for an identity already waiting or being hashed (a hard link listed twice) is merged into it: that
+// attempt reports the file, and queued is false. It returns ctx's error when ctx ends first, and
+// ErrStopped once Run has returned.
+func (h *Hasher) SubmitWait(ctx context.Context, req Request) (queued bool, _ error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if h.state == stopped {
+			return false, fmt.Errorf("submitting %+v: %w", req.ID, ErrStopped)
+		}
+		if h.entries[req.ID] != nil {
+			h.metrics.coalesced.Inc()
+			return false, nil
+		}
+		if h.background < h.backgroundLimit() && len(h.entries) < h.cfg.QueueSize {
+			break
+		}
+		wake := h.wake
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			h.mu.Lock()
+			return false, fmt.Errorf("submitting %+v: %w", req.ID, ctx.Err())
+		case <-wake:
+		}
+		h.mu.Lock()
+	}
+	e := &entry{req: req, due: time.Now().Add(h.cfg.Quiet), coalesced: 1, index: -1, background: true}
+	h.entries[req.ID] = e
+	h.background++
+	h.wait(e)
+	h.changed()
+	return true, nil
+}
+
+// backgroundLimit is how many entries SubmitWait may hold at once.
+func (h *Hasher) backgroundLimit() int { return max(h.cfg.QueueSize/2, 1) }
+
+// foreground stops counting e as background work; h.mu is held.
+func (h *Hasher) foreground(e *entry) {
+	if e.background {
+		e.background = false
+		h.background--
+	}
+}
+
+// Queued reports how many identities wait or are being hashed, and how many of them SubmitWait queued.
+func (h *Hasher) Queued() (all, background int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.entries), h.background
+}
+
+// changed wakes the workers waiting for the queue, and SubmitWait; h.mu is held.
 func (h *Hasher) changed() {
 	close(h.wake)
 	h.wake = make(chan struct{})
-	h.metrics.queueDepth.Set(float64(len(h.queue)))
+	h.metrics.queueDepth.Set(float64(len(h.queue) + len(h.backlog)))
+}
+
+// wait puts e in the heap its kind waits in; h.mu is held.
+func (h *Hasher) wait(e *entry) {
+	e.in = &h.queue
+	if e.background {
+		e.in = &h.backlog
+	}
+	heap.Push(e.in, e)
+}
+
+// due pops the entry to hash now: Submit's soonest if it is due, else SubmitWait's soonest if due. Else
+// it returns how long until one of them is. h.mu is held.
+func (h *Hasher) due() (*entry, time.Duration) {
+	wait := time.Hour
+	for _, q := range []*queue{&h.queue, &h.backlog} {
+		if len(*q) == 0 {
+			continue
+		}
+		e := (*q)[0]
+		if w := time.Until(e.due); w > 0 {
+			wait = min(wait, w)
+			continue
+		}
+		heap.Pop(q)
+		e.in = nil
+		return e, 0
+	}
+	return nil, wait
 }
 
 // Run hashes with Config.Workers workers until ctx ends, and returns when every one has ended; an
@@ -129,6 +227,7 @@ func (h *Hasher) Run(ctx context.Context) error {
 	defer func() {
 		h.mu.Lock()
 		h.state = stopped
+		h.changed() // SubmitWait returns ErrStopped
 		h.mu.Unlock()
 	}()
 	g, ctx := errgroup.WithContext(ctx)
@@ -164,18 +263,14 @@ func (h *Hasher) next(ctx context.Context) (*entry, entry, bool) {
 	defer timer.Stop()
 	for {
 		h.mu.Lock()
-		wait := time.Hour
-		if len(h.queue) > 0 {
-			e := h.queue[0]
-			if wait = time.Until(e.due); wait <= 0 {
-				heap.Pop(&h.queue)
-				e.hashing = true
-				job := *e
-				e.coalesced = 0
-				h.changed()
-				h.mu.Unlock()
-				return e, job, true
-			}
+		e, wait := h.due()
+		if e != nil {
+			e.hashing = true
+			job := *e
+			e.coalesced = 0
+			h.changed()
+			h.mu.Unlock()
+			return e, job, true
 		}
 		wake := h.wake
 		h.mu.Unlock()
@@ -209,11 +304,13 @@ func (h *Hasher) finish(e *entry, res Result) {
 	case e.again:
 		e.retries = 0
 	default:
+		h.foreground(e)
 		delete(h.entries, e.req.ID)
+		h.changed() // room for SubmitWait
 		return
 	}
 	e.again = false
-	heap.Push(&h.queue, e)
+	h.wait(e)
 	h.changed()
 }
 

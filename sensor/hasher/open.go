@@ -28,13 +28,13 @@ type opened struct {
 func (h *Hasher) open(req Request) (opened, error) {
 	mountFD, l := h.filesystem(req.ID.Dev)
 	var handleErr error
-	if l != nil {
+	if l != nil && !(req.GenUnknown && req.Path != "") {
 		if b, ok := l.build(req.ID.Ino, req.ID.Gen); ok {
 			fd, err := openRetryNoatime(func(flags int) (int, error) {
 				return unix.OpenByHandleAt(mountFD, unix.NewFileHandle(l.handleType, b), flags)
 			})
 			if err == nil {
-				return h.check(fd, req.ID, l, true)
+				return h.check(fd, req, l, true)
 			}
 			handleErr = fmt.Errorf("opening by handle: %w", err)
 		} else {
@@ -53,7 +53,7 @@ func (h *Hasher) open(req Request) (opened, error) {
 	if err != nil {
 		return opened{}, &unreadable{fmt.Sprintf("opening %s: %v", req.Path, err)}
 	}
-	o, err := h.check(fd, req.ID, l, false)
+	o, err := h.check(fd, req, l, false)
 	if err == nil {
 		// A stale handle for an inode the path shows alive means the layout was learned wrong (EPERM,
 		// no CAP_DAC_READ_SEARCH, says nothing about it).
@@ -72,11 +72,12 @@ func openRetryNoatime(open func(flags int) (int, error)) (int, error) {
 	return fd, err
 }
 
-// check fstats fd and confirms it is a regular file with the identity id: dev and inode number, and
-// the generation where the filesystem tells it (FS_IOC_GETVERSION, or the generation word of the
-// file's own handle). A handle opened by the kernel has had its generation checked already. It closes
-// fd on failure.
-func (h *Hasher) check(fd int, id Identity, l *layout, byHandle bool) (opened, error) {
+// check fstats fd and confirms it is a regular file with the request's identity: dev and inode number,
+// and the generation where the filesystem tells it (FS_IOC_GETVERSION, or the generation word of the
+// file's own handle) and the request knows it. A handle opened by the kernel has had its generation
+// checked already. It closes fd on failure.
+func (h *Hasher) check(fd int, req Request, l *layout, byHandle bool) (opened, error) {
+	id := req.ID
 	o := opened{fd: fd, byHandle: byHandle}
 	fail := func(reason string) (opened, error) {
 		unix.Close(fd)
@@ -88,8 +89,10 @@ func (h *Hasher) check(fd int, id Identity, l *layout, byHandle bool) (opened, e
 	if o.st.Dev != id.Dev || o.st.Ino != id.Ino {
 		return fail("inode reused")
 	}
-	if gen, ok := generation(fd, l); ok && gen != id.Gen {
-		return fail("inode reused")
+	if !req.GenUnknown {
+		if gen, ok := generation(fd, l); ok && gen != id.Gen {
+			return fail("inode reused")
+		}
 	}
 	if o.st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fail(fmt.Sprintf("not a regular file (mode %#o)", o.st.Mode))

@@ -13,9 +13,13 @@ type Identity struct {
 	Gen uint32
 }
 
-// Request asks for a file to be hashed, from the kernel's record of its last close after a write.
+// Request asks for a file to be hashed: from the kernel's record of its last close after a write, or
+// from a scan entry (SubmitWait).
 type Request struct {
-	ID Identity
+	// ID names the inode. Where GenUnknown is set its Gen is not known (a scan entry's): the file is
+	// then opened by Path when there is one, and only its dev and inode number are checked with fstat.
+	ID         Identity
+	GenUnknown bool
 	// Size and Ctime are the file's as the kernel recorded them; they are echoed, not trusted.
 	Size  int64
 	Ctime time.Time
