@@ -78,6 +78,13 @@ func (w *jsonWriter) typeFields(a *Activity) {
 		w.uint("size", a.Size)
 		w.str("old_hash", a.OldHash)
 		w.str("hash_state", a.HashState)
+	case TypeDrift:
+		w.strs("changed", a.Changed)
+		w.str("hash", a.Hash)
+		w.str("old_hash", a.OldHash)
+		w.uint("size", a.Size)
+		w.uint("old_size", a.OldSize)
+		w.str("hash_state", a.HashState)
 	}
 	switch a.Type {
 	case "symlink", "link":
@@ -147,6 +154,19 @@ func (w *jsonWriter) mode(k string, v uint32) {
 func (w *jsonWriter) str(k, v string) {
 	w.key(k)
 	w.b = appendJSONString(w.b, v)
+}
+
+// strs writes an array of strings.
+func (w *jsonWriter) strs(k string, v []string) {
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, s := range v {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendJSONString(w.b, s)
+	}
+	w.b = append(w.b, ']')
 }
 
 // bytes writes k as a string and, when p is not valid UTF-8, k_b64 with the exact bytes.
