@@ -10,7 +10,7 @@ import (
 )
 
 // Types returns the FILE_ACTIVITY types a Filter accepts: every kind of package schemas that becomes
-// one (the file kinds, then content), then schemas.TypeGap.
+// one (the file kinds, then content), then schemas.TypeGap and schemas.TypeDrift.
 func Types() []string {
 	var ts []string
 	for k := schemas.Kind(1); k.Valid(); k++ {
@@ -18,7 +18,7 @@ func Types() []string {
 			ts = append(ts, k.String())
 		}
 	}
-	return append(ts, schemas.TypeGap)
+	return append(ts, schemas.TypeGap, schemas.TypeDrift)
 }
 
 // Filter selects enriched events. Hosts and Types select subjects (fact.activity.<host>.<type>), so the

@@ -102,10 +102,14 @@ func TestFilterMatch(t *testing.T) {
 
 func TestTypes(t *testing.T) {
 	ts := client.Types()
-	if len(ts) != 17 || ts[0] != "creation" || ts[len(ts)-2] != "content" || ts[len(ts)-1] != schemas.TypeGap {
+	if len(ts) != 18 || ts[0] != "creation" || ts[len(ts)-3] != "content" || ts[len(ts)-2] != schemas.TypeGap ||
+		ts[len(ts)-1] != schemas.TypeDrift {
 		t.Errorf("Types() = %q", ts)
 	}
 	if err := (client.Filter{Types: []string{"content"}}).Validate(); err != nil {
 		t.Errorf("type content: %v", err)
+	}
+	if err := (client.Filter{Types: []string{schemas.TypeDrift}}).Validate(); err != nil {
+		t.Errorf("type drift: %v", err)
 	}
 }

@@ -20,17 +20,27 @@ import (
 //   - content (the sensor's hash of a file after its last writer released it) carries the hash when its
 //     state is ok, the size, the state, and as old_hash what the index knew before (c.OldContent); its
 //     process is the last writer;
+//   - a content event of the sensor's scan is a baseline, not news: nothing, unless the index found it
+//     to be drift (c.Drift), which gives a drift event (what changed, the hash and size found, the
+//     ones known before) with no process, as nobody is known to have made the change;
 //   - events whose paths are all outside host's patterns are dropped; an event without any path (an
 //     inode the index lost) is kept, as nothing says it is outside.
 func Enrich(host, boot string, ev *schemas.RawEvent, c Change, procs *ProcTable, patterns *Patterns, emit func(*schemas.Activity)) {
 	if !ev.Kind.Activity() {
 		return
 	}
+	scanned := ev.Kind == schemas.KindContent && ev.Probe == schemas.ProbeScan
+	if scanned && !c.Drift {
+		return
+	}
 	var a schemas.Activity
 	fillFile(&a, host, ev, c)
-	if procs != nil {
+	switch {
+	case scanned:
+		fillDrift(&a, ev, c)
+	case procs != nil:
 		procs.Fill(boot, &ev.Proc, ev.Seq, &a.Process)
-	} else {
+	default:
 		a.Process = schemas.ActivityProcess{Pid: ev.Proc.Tgid, Comm: ev.Proc.Comm, UID: ev.Proc.UID,
 			GID: ev.Proc.GID, LoginUID: ev.Proc.LoginUID}
 	}
@@ -100,6 +110,18 @@ func fillContent(a *schemas.Activity, ev *schemas.RawEvent, c Change) {
 		a.Hash = schemas.FormatHash(ev.HashAlg, ev.Digest)
 	}
 	a.Size, a.OldHash, a.HashState = ev.Size, c.OldContent.Hash(), ev.HashState.String()
+}
+
+// fillDrift makes a scan's content event that the index found to be drift a drift event: what changed
+// between the content the index knew and the one the scan found.
+func fillDrift(a *schemas.Activity, ev *schemas.RawEvent, c Change) {
+	a.Type, a.OldSize = schemas.TypeDrift, c.OldContent.Size
+	if a.Hash != "" && a.Hash != a.OldHash {
+		a.Changed = append(a.Changed, schemas.DriftHash)
+	}
+	if ev.Size != c.OldContent.Size {
+		a.Changed = append(a.Changed, schemas.DriftSize)
+	}
 }
 
 // inScope reports whether one of the event's paths is in host's patterns: each side's host path, or its

@@ -11,10 +11,22 @@ const ActivityVersion = 1
 // what the resolver needed) until the sensor's next scan of it.
 const TypeGap = "gap"
 
+// TypeDrift is the FILE_ACTIVITY type of a drift event: a sensor's scan found a file's content (its
+// hash or size) other than what the resolver knew, and no event explains it. The change was made while
+// nothing watched (the sensor stopped, a write the probes cannot see, a disk edited offline); nobody is
+// known to have made it, so its process is zero.
+const TypeDrift = "drift"
+
+// What a drift event's Changed lists.
+const (
+	DriftHash = "hash"
+	DriftSize = "size"
+)
+
 // Activity is one enriched FILE_ACTIVITY event, what users read. Type is the name of a file Kind
 // (creation, open, unlink, rename, permission, ownership, mkdir, rmdir, symlink, link, xattr_set,
 // xattr_remove, acl_set, mount, umount), the name of KindContent (a file's content hash once its last
-// writer released it) or TypeGap.
+// writer released it), TypeGap or TypeDrift.
 //
 // Paths and names are bytes, never text: whatever the kernel reported survives unchanged in the msgpack
 // form. Which of the optional fields a type carries is fixed by the type (see README.md); the others are
@@ -50,10 +62,13 @@ type Activity struct {
 	Reason string // gap: why the index is uncertain
 	Lost   uint64 // gap: how many records were lost, when known
 
-	Hash      string // content: the digest, as FormatHash writes it; empty unless HashState is ok
-	Size      uint64 // content: st_size when hashed
-	OldHash   string // content: the file's previous known hash, empty when none
-	HashState string // content: a HashState's name (ok, too_large, changed_during_hash, unreadable, rate_limited)
+	Hash      string // content, drift: the digest, as FormatHash writes it; empty unless HashState is ok
+	Size      uint64 // content, drift: st_size when hashed
+	OldHash   string // content: the file's previous known hash, empty when none; drift: the known hash
+	HashState string // content, drift: a HashState's name (ok, too_large, changed_during_hash, unreadable, rate_limited)
+
+	OldSize uint64   // drift: the size of the known hash
+	Changed []string // drift: what differs, DriftHash and/or DriftSize, in that order
 }
 
 // FormatHash is the FILE_ACTIVITY form of a content digest, "<algorithm>:<lowercase hex>" (e.g.

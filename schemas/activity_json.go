@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -78,6 +79,13 @@ func (w *jsonWriter) typeFields(a *Activity) {
 		w.uint("size", a.Size)
 		w.str("old_hash", a.OldHash)
 		w.str("hash_state", a.HashState)
+	case TypeDrift:
+		w.strs("changed", a.Changed)
+		w.str("hash", a.Hash)
+		w.str("old_hash", a.OldHash)
+		w.uint("size", a.Size)
+		w.uint("old_size", a.OldSize)
+		w.str("hash_state", a.HashState)
 	}
 	switch a.Type {
 	case "symlink", "link":
@@ -149,6 +157,24 @@ func (w *jsonWriter) str(k, v string) {
 	w.b = appendJSONString(w.b, v)
 }
 
+// strs writes an array of strings.
+func (w *jsonWriter) strs(k string, v []string) {
+	w.key(k)
+	w.b = appendArray(w.b, v, appendJSONString[string])
+}
+
+// appendArray appends v as a JSON array, each element written by elem.
+func appendArray[T any](b []byte, v []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, e := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, e)
+	}
+	return append(b, ']')
+}
+
 // bytes writes k as a string and, when p is not valid UTF-8, k_b64 with the exact bytes.
 func (w *jsonWriter) bytes(k string, p []byte) {
 	w.key(k)
@@ -194,28 +220,12 @@ func (w *jsonWriter) process(p *ActivityProcess) {
 // with every argument's exact bytes.
 func (w *jsonWriter) args(args [][]byte) {
 	w.key("args")
-	w.b = append(w.b, '[')
-	valid := true
-	for i, a := range args {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendJSONString(w.b, a)
-		valid = valid && utf8.Valid(a)
-	}
-	w.b = append(w.b, ']')
-	if valid {
+	w.b = appendArray(w.b, args, appendJSONString[[]byte])
+	if !slices.ContainsFunc(args, func(a []byte) bool { return !utf8.Valid(a) }) {
 		return
 	}
 	w.key("args_b64")
-	w.b = append(w.b, '[')
-	for i, a := range args {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendBase64(w.b, a)
-	}
-	w.b = append(w.b, ']')
+	w.b = appendArray(w.b, args, appendBase64)
 }
 
 const hexDigits = "0123456789abcdef"

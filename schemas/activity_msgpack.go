@@ -39,13 +39,15 @@ const (
 	afSize
 	afOldHash
 	afHashState
+	afOldSize
+	afChanged
 	numActivityFields
 )
 
 var activityFieldNames = [numActivityFields]string{
 	"time", "path", "host_path", "old_path", "old_host_path", "mode", "old_mode", "uid", "gid", "old_uid",
 	"old_gid", "target", "xattr", "acl", "fstype", "dev", "ino", "monitored", "probe", "process", "reason",
-	"lost", "hash", "size", "old_hash", "hash_state",
+	"lost", "hash", "size", "old_hash", "hash_state", "old_size", "changed",
 }
 
 // Field positions of an encoded ActivityProcess.
@@ -86,8 +88,11 @@ func AppendActivityEnvelope(dst []byte, host, typ string, n int) []byte {
 // AppendActivity appends the encoding of one event (without its Host and Type).
 func AppendActivity(dst []byte, a *Activity) []byte {
 	n := numActivityFields
-	if a.Hash == "" && a.Size == 0 && a.OldHash == "" && a.HashState == "" {
-		n = afHash // not a content event: as it was before content's fields
+	switch {
+	case a.Hash == "" && a.Size == 0 && a.OldHash == "" && a.HashState == "" && a.OldSize == 0 && len(a.Changed) == 0:
+		n = afHash // not a content or drift event: as it was before content's fields
+	case a.OldSize == 0 && len(a.Changed) == 0:
+		n = afOldSize // not a drift event: as it was before drift's fields
 	}
 	for n > 1 && activityFieldZero(a, n-1) {
 		n--
@@ -182,8 +187,16 @@ func appendActivityTail(b []byte, a *Activity, f int) []byte {
 		return appendUint(b, a.Size)
 	case afOldHash:
 		return appendStr(b, a.OldHash)
+	case afHashState:
+		return appendStr(b, a.HashState)
+	case afOldSize:
+		return appendUint(b, a.OldSize)
 	}
-	return appendStr(b, a.HashState)
+	b = appendArrayLen(b, len(a.Changed))
+	for _, c := range a.Changed {
+		b = appendStr(b, c)
+	}
+	return b
 }
 
 func appendProcess(b []byte, p *ActivityProcess) []byte {
@@ -396,8 +409,32 @@ func (d *decoder) activityTail(a *Activity, f int) bool {
 		ok = d.str(&a.OldHash)
 	case afHashState:
 		ok = d.str(&a.HashState)
+	case afOldSize:
+		a.OldSize, ok = r.readUint(math.MaxUint64)
+	case afChanged:
+		ok = d.changed(a)
 	}
 	return ok
+}
+
+// maxChanged bounds a drift's list of what changed: more names than fields is not an event.
+const maxChanged = numActivityFields
+
+func (d *decoder) changed(a *Activity) bool {
+	n, ok := d.r.readArrayLen()
+	if !ok || n == 0 {
+		return ok
+	}
+	if n > maxChanged {
+		return d.r.fail("changed has %d names, want at most %d", n, maxChanged)
+	}
+	a.Changed = make([]string, n)
+	for i := range a.Changed {
+		if !d.str(&a.Changed[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) process(p *ActivityProcess) bool {

@@ -43,6 +43,7 @@ func TestActivityGolden(t *testing.T) {
 	for file, batch := range map[string]func() *ActivityBatch{
 		"activity_v1.hex":         goldenActivity,
 		"activity_content_v1.hex": goldenContent,
+		"activity_drift_v1.hex":   goldenDrift,
 	} {
 		t.Run(file, func(t *testing.T) {
 			wantBytes := pinned(t, file, EncodeActivityBatch(nil, batch()), "ActivityVersion")
@@ -73,6 +74,36 @@ func goldenContent() *ActivityBatch {
 		ev(1764071296000000000, second, 4096, first, HashOK),
 		ev(1764071297000000000, "", 1<<40, second, HashTooLarge),
 	}}
+}
+
+// goldenDrift is a batch of drift events, found by scans: one file whose hash and size changed, one
+// grown too large to hash whose size tells it changed. Nobody is known to have changed them: no process.
+func goldenDrift() *ActivityBatch {
+	known := FormatHash(HashSHA256, bytes.Repeat([]byte{0xab}, 32))
+	found := FormatHash(HashSHA256, bytes.Repeat([]byte{0x01}, 32))
+	return &ActivityBatch{Host: "node-1", Type: TypeDrift, Events: []Activity{
+		{Time: 1764071298000000000, Host: "node-1", Type: TypeDrift, Path: []byte("/srv/mon/a.txt"),
+			HostPath: []byte("/srv/mon/a.txt"), Dev: 0x10303, Ino: 1311234, Monitored: MonitoredByInode, Probe: ProbeScan,
+			Hash: found, Size: 4096, OldHash: known, OldSize: 12, HashState: HashOK.String(),
+			Changed: []string{DriftHash, DriftSize}},
+		{Time: 1764071299000000000, Host: "node-1", Type: TypeDrift, Path: []byte("/srv/mon/b.log"),
+			HostPath: []byte("/srv/mon/b.log"), Dev: 0x10303, Ino: 1311235, Monitored: MonitoredByParent, Probe: ProbeScan,
+			Size: 1 << 40, OldHash: known, OldSize: 12, HashState: HashTooLarge.String(), Changed: []string{DriftSize}},
+	}}
+}
+
+// TestDriftGenericMsgpack reads drift events with a general msgpack library: what changed is an array
+// of strings after every older field.
+func TestDriftGenericMsgpack(t *testing.T) {
+	var v []any
+	if err := msgpack.Unmarshal(EncodeActivityBatch(nil, goldenDrift()), &v); err != nil {
+		t.Fatal(err)
+	}
+	ev := v[3].([]any)[0].([]any)
+	changed, _ := ev[afChanged].([]any)
+	if len(changed) != 2 || changed[0] != DriftHash || changed[1] != DriftSize || ev[afOldHash] != goldenDrift().Events[0].OldHash {
+		t.Fatalf("a generic reader sees changed %v, old_hash %v", ev[afChanged], ev[afOldHash])
+	}
 }
 
 // TestContentGenericMsgpack reads content events with a general msgpack library: the fields added
@@ -129,7 +160,7 @@ func TestActivityGenericMsgpack(t *testing.T) {
 func TestActivityRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := ActivityBatch{Host: rapid.StringN(0, 20, -1).Draw(t, "host"), Type: rapid.SampledFrom(
-			[]string{"creation", "rename", "gap", "link", "content"}).Draw(t, "type")}
+			[]string{"creation", "rename", "gap", "link", "content", TypeDrift}).Draw(t, "type")}
 		for range rapid.IntRange(0, 4).Draw(t, "n") {
 			b.Events = append(b.Events, drawActivity(t, b.Host, b.Type))
 		}
@@ -156,6 +187,9 @@ func normalActivities(evs []Activity) []Activity {
 		}
 		if len(a.Process.Args) == 0 {
 			a.Process.Args = nil
+		}
+		if len(a.Changed) == 0 {
+			a.Changed = nil
 		}
 		if len(a.Process.Lineage) == 0 {
 			a.Process.Lineage = nil
@@ -185,11 +219,15 @@ func drawActivity(t *rapid.T, host, typ string) Activity {
 		Ino: rapid.Uint64().Draw(t, "ino"), Monitored: Monitored(rapid.IntRange(0, 3).Draw(t, "mon")),
 		Probe: Probe(rapid.IntRange(0, 3).Draw(t, "probe")), Reason: rapid.String().Draw(t, "reason"),
 		Lost: rapid.Uint64().Draw(t, "lost")}
-	if typ == "content" {
+	if typ == "content" || typ == TypeDrift {
 		a.Hash = FormatHash(HashAlg(rapid.IntRange(1, 2).Draw(t, "alg")), drawBytes(t, "digest"))
 		a.OldHash = rapid.StringN(0, 20, -1).Draw(t, "old_hash")
 		a.Size = rapid.Uint64().Draw(t, "size")
 		a.HashState = HashState(rapid.IntRange(1, 5).Draw(t, "hash_state")).String()
+	}
+	if typ == TypeDrift {
+		a.OldSize = rapid.Uint64().Draw(t, "old_size")
+		a.Changed = rapid.SliceOfN(rapid.SampledFrom([]string{DriftHash, DriftSize}), 0, 2).Draw(t, "changed")
 	}
 	if rapid.Bool().Draw(t, "has process") {
 		a.Process = ActivityProcess{Pid: rapid.Uint32().Draw(t, "pid"), Comm: drawBytes(t, "comm"),
@@ -245,6 +283,7 @@ func mustRaw(t *testing.T) []byte {
 func FuzzDecodeActivityBatch(f *testing.F) {
 	f.Add(EncodeActivityBatch(nil, goldenActivity()))
 	f.Add(EncodeActivityBatch(nil, goldenContent()))
+	f.Add(EncodeActivityBatch(nil, goldenDrift()))
 	f.Add(EncodeActivityBatch(nil, &ActivityBatch{Host: "h", Type: TypeGap, Events: []Activity{{Type: TypeGap, Dev: 5, Reason: "loss", Lost: 3}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b ActivityBatch
@@ -278,6 +317,9 @@ func TestActivityJSONGolden(t *testing.T) {
 	gap := Activity{Time: 1764071294000000000, Host: "node-1", Type: TypeGap, Dev: 0x10303, Reason: "loss: 3 records at file_open", Lost: 3}
 	got = append(AppendActivityJSON(got, &gap), '\n')
 	for _, a := range goldenContent().Events {
+		got = append(AppendActivityJSON(got, &a), '\n')
+	}
+	for _, a := range goldenDrift().Events {
 		got = append(AppendActivityJSON(got, &a), '\n')
 	}
 	file := filepath.Join("testdata", "activity_v1.jsonl")

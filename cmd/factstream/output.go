@@ -161,6 +161,8 @@ func appendHuman(b []byte, a *schemas.Activity, color, showHost bool) []byte {
 		b = appendText(b, a.FSType)
 	case "content":
 		b = appendContent(b, a)
+	case schemas.TypeDrift:
+		return appendDrift(b, a)
 	}
 	b = append(b, "  "...)
 	pr := &a.Process
@@ -237,6 +239,27 @@ func follow(ctx context.Context, js jetstream.JetStream, opts client.Options, p 
 		log.Debug("FILE_ACTIVITY consumer", zap.Error(err))
 	}
 	return client.Subscribe(ctx, js, opts, p.printBatch)
+}
+
+// appendDrift says what a scan found changed that no event explains, each value found after the one
+// known, or the state that stands in for a hash it could not take. Nobody was seen making the change,
+// so there is no process.
+//
+//	hash sha256:0101… ← sha256:abab…  size 4096 B ← 12 B  (found by a scan, no process seen)
+//	size 209715200 B ← 12 B  too_large  (found by a scan, no process seen)
+func appendDrift(b []byte, a *schemas.Activity) []byte {
+	for _, c := range a.Changed {
+		switch c {
+		case schemas.DriftHash:
+			b = fmt.Appendf(b, " hash %s ← %s ", a.Hash, a.OldHash)
+		case schemas.DriftSize:
+			b = fmt.Appendf(b, " size %d B ← %d B ", a.Size, a.OldSize)
+		}
+	}
+	if a.Hash == "" && a.HashState != "" {
+		b = fmt.Appendf(b, " %s ", a.HashState)
+	}
+	return append(b, " (found by a scan, no process seen)"...)
 }
 
 // appendContent says what a content event found: the hash (and the one before it), or the state that

@@ -140,6 +140,10 @@ func TestReaderOnlyConsumes(t *testing.T) {
 	if _, err := rjs.Publish(t.Context(), schemas.ActivitySubject(host, schemas.KindContent.String()), []byte("event")); err != nil {
 		t.Fatalf("resolver publishing a content event: %v", err)
 	}
+	// So is a drift event (a change a scan found that no event explains).
+	if _, err := rjs.Publish(t.Context(), schemas.ActivitySubject(host, schemas.TypeDrift), []byte("event")); err != nil {
+		t.Fatalf("resolver publishing a drift event: %v", err)
+	}
 
 	nc, errs := ls.conn(t, natsauth.RoleReader)
 	js, err := jetstream.New(nc)

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/factstream/factstream/pipeline/internal/eventtest"
@@ -120,5 +121,74 @@ func TestContentKeepsSize(t *testing.T) {
 	ev.Digest[0] = 0 // the batch's memory is reused for the next message
 	if c := x.Content(12); c.Size != 4096 || c.Alg != schemas.HashSHA256 || c.Hash() != eventtest.Hash(7) {
 		t.Fatalf("content %+v", c)
+	}
+}
+
+func scanned(ino, parent uint64, name string, state schemas.HashState, b byte) schemas.RawEvent {
+	return eventtest.ScanContent(ino, parent, name, state, eventtest.Digest(b), uint64(b)*100)
+}
+
+// TestDrift: a scan's hash is a baseline where the index knew nothing, or the same, or where an event
+// since the known hash may have changed the content; where it knew another hash (or size) that nothing
+// explains, it is drift.
+func TestDrift(t *testing.T) {
+	type step struct {
+		ev    schemas.RawEvent
+		drift bool
+	}
+	sized := scanned(12, 11, "a", schemas.HashTooLarge, 0)
+	sized.Size = 1 << 40
+	sha512 := scanned(12, 11, "a", schemas.HashOK, 2)
+	sha512.HashAlg = schemas.HashSHA512
+	tests := []struct {
+		name    string
+		steps   []step
+		want    string // the hash known for inode 12 at the end
+		written bool   // whether it is marked written at the end
+	}{
+		{"a baseline, then the same", []step{{ev: scanned(12, 11, "a", schemas.HashOK, 1)},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 1)}}, eventtest.Hash(1), false},
+		{"changed offline", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 2), drift: true}}, eventtest.Hash(2), false},
+		{"changed offline after a scan's baseline", []step{{ev: scanned(12, 11, "a", schemas.HashOK, 1)},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 2), drift: true},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 2)}}, eventtest.Hash(2), false},
+		{"written, then scanned before its hash", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: eventtest.Open(12, 11, "a")}, {ev: scanned(12, 11, "a", schemas.HashOK, 2)}}, eventtest.Hash(2), true},
+		{"the kernel's hash after a write clears the mark", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: eventtest.Open(12, 11, "a")}, {ev: hashed(12, 11, "a", schemas.HashOK, 2)},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 3), drift: true}}, eventtest.Hash(3), false},
+		{"a kernel content event without a hash explains it", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: hashed(12, 11, "a", schemas.HashChangedDuringHash, 0)},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 2)}}, eventtest.Hash(2), true},
+		{"an unknown inode is a baseline", []step{{ev: scanned(12, 50, "outside", schemas.HashOK, 1)}},
+			eventtest.Hash(1), false},
+		{"a new file on the inode number is a baseline", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: eventtest.Unlink(12, 11, "a", 1)}, {ev: eventtest.Create(12, 11, "a")},
+			{ev: scanned(12, 11, "a", schemas.HashOK, 2)}}, eventtest.Hash(2), false},
+		{"grown too large to hash: drift by size, then forgotten", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: sized, drift: true}, {ev: sized}}, "", false},
+		{"a scan without a hash of the same size says nothing", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)},
+			{ev: eventtest.ScanContent(12, 11, "a", schemas.HashUnreadable, nil, 100)}}, eventtest.Hash(1), false},
+		{"another algorithm is a baseline", []step{{ev: hashed(12, 11, "a", schemas.HashOK, 1)}, {ev: sha512}},
+			"sha512:" + strings.Repeat("02", 32), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := baseIndex()
+			for i, s := range tt.steps {
+				before := x.Content(s.ev.Ino)
+				c := x.Apply(&s.ev)
+				if c.Drift != s.drift {
+					t.Fatalf("step %d (%v): drift %v, want %v", i, s.ev.Kind, c.Drift, s.drift)
+				}
+				if s.ev.Kind == schemas.KindContent && c.OldContent.Hash() != before.Hash() {
+					t.Fatalf("step %d: old content %q, want %q", i, c.OldContent.Hash(), before.Hash())
+				}
+			}
+			if c := x.Content(12); c.Hash() != tt.want || c.Written != tt.written {
+				t.Fatalf("content of 12 is %q written %v, want %q written %v", c.Hash(), c.Written, tt.want, tt.written)
+			}
+		})
 	}
 }

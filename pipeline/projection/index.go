@@ -16,6 +16,9 @@ type Change struct {
 	OldPath []byte
 	// OldContent is, for content, what the index knew of the file's content before the event.
 	OldContent Content
+	// Drift says a scan's content event found another hash or size than OldContent, which no event
+	// explains (content.go): the file changed while nothing watched.
+	Drift bool
 }
 
 // Index is the inode→path projection of one filesystem of one host: the dentry graph rebuilt from the
@@ -94,7 +97,7 @@ func (x *Index) Apply(ev *schemas.RawEvent) Change {
 		x.next.apply(ev, x)
 	}
 	if len(x.content) > 0 {
-		x.forgetContent(ev)
+		x.noteContent(ev)
 	}
 	if !before {
 		c.Path = x.path(ev.Ino, ev.ParentIno, ev.Name, ev.Kind != schemas.KindRename)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +41,8 @@ type model struct {
 	kids    map[uint64]map[string]uint64 // directory → name → inode
 	learned map[mlink]bool               // the names the index should know
 	content map[uint64]string            // inode → the hash the index should know for it
+	written map[uint64]bool              // inodes whose known hash an event since may have changed
+	drift   bool                         // whether the last content event generated is drift
 	dead    []uint64                     // inode numbers free for reuse
 	nextIno uint64
 	epoch   uint64
@@ -48,7 +51,7 @@ type model struct {
 
 func newModel() *model {
 	m := &model{inodes: map[uint64]*minode{}, kids: map[uint64]map[string]uint64{},
-		learned: map[mlink]bool{}, content: map[uint64]string{}, nextIno: 100}
+		learned: map[mlink]bool{}, content: map[uint64]string{}, written: map[uint64]bool{}, nextIno: 100}
 	m.inodes[srvIno] = &minode{dir: true, links: map[mlink]bool{}}
 	m.kids[srvIno] = map[string]uint64{}
 	m.addLink(rootIno, srvIno, "mon", true)
@@ -221,6 +224,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		}
 		ino := m.newIno(t)
 		delete(m.content, ino) // a new file on a reused number has none of the old one's content
+		delete(m.written, ino)
 		m.addLink(ino, p, name, op == 0)
 		if m.known(p) {
 			m.learned[mlink{ino, p, name}] = true
@@ -256,6 +260,7 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		if nlink == 1 {
 			m.forget(l.ino)
 			delete(m.content, l.ino)
+			delete(m.written, l.ino)
 		}
 		m.settle()
 		return []schemas.RawEvent{m.event(eventtest.Unlink(l.ino, l.parent, l.name, nlink))}
@@ -282,29 +287,59 @@ func (m *model) step(t *rapid.T) []schemas.RawEvent {
 		return m.scan(t)
 	case 9:
 		return m.hash(t)
-	default: // a write to a file: changes nothing
+	default: // a write to a file: changes no name, marks a known hash written
 		ls := m.allLinks()
 		if len(ls) == 0 {
 			return nil
 		}
 		l := rapid.SampledFrom(ls).Draw(t, "open")
+		if _, ok := m.content[l.ino]; ok {
+			m.written[l.ino] = true
+		}
 		return []schemas.RawEvent{m.event(eventtest.Open(l.ino, l.parent, l.name))}
 	}
 }
 
-// hash is the sensor hashing a file after its last writer released it: only an ok hash is learned.
+// hash is the sensor hashing a file after its last writer released it, or in the background after a
+// scan: only an ok hash is learned. The kernel's ok hash clears the written mark, its other states set
+// it on a known hash; a scan's other ok hash of a known hash not marked written is drift.
 func (m *model) hash(t *rapid.T) []schemas.RawEvent {
 	ls := m.fileLinks()
 	if len(ls) == 0 {
 		return nil
 	}
+	// Mostly a file whose hash is known, the only one a scan can find drifted.
+	if known := m.hashedLinks(ls); len(known) > 0 && rapid.IntRange(0, 3).Draw(t, "known file") > 0 {
+		ls = known
+	}
 	l := rapid.SampledFrom(ls).Draw(t, "hashed")
 	state := schemas.HashState(rapid.IntRange(1, 5).Draw(t, "hash state"))
 	digest := eventtest.Digest(rapid.ByteRange(1, 3).Draw(t, "digest"))
-	if state == schemas.HashOK {
-		m.content[l.ino] = schemas.FormatHash(schemas.HashSHA256, digest)
+	hash := schemas.FormatHash(schemas.HashSHA256, digest)
+	old, known := m.content[l.ino]
+	ev := eventtest.Content(l.ino, l.parent, l.name, state, digest, 7)
+	m.drift = false
+	switch scan := rapid.Bool().Draw(t, "by a scan"); {
+	case scan:
+		ev = eventtest.ScanContent(l.ino, l.parent, l.name, state, digest, 7)
+		m.drift = known && !m.written[l.ino] && state == schemas.HashOK && old != hash
+	case state == schemas.HashOK:
+		delete(m.written, l.ino)
+	case known:
+		m.written[l.ino] = true
 	}
-	return []schemas.RawEvent{m.event(eventtest.Content(l.ino, l.parent, l.name, state, digest, 7))}
+	if state == schemas.HashOK {
+		m.content[l.ino] = hash
+	}
+	return []schemas.RawEvent{m.event(ev)}
+}
+
+// hashedLinks are the links of ls whose inode's hash the index should know.
+func (m *model) hashedLinks(ls []mlink) []mlink {
+	return slices.DeleteFunc(slices.Clone(ls), func(l mlink) bool {
+		_, ok := m.content[l.ino]
+		return !ok
+	})
 }
 
 func (m *model) fileLinks() []mlink {
@@ -445,8 +480,9 @@ func (m *model) check(t *rapid.T, x *Index) {
 		t.Fatalf("index knows the content of %d inodes, model %d", len(x.content), len(m.content))
 	}
 	for ino, h := range m.content {
-		if got := x.Content(ino).Hash(); got != h {
-			t.Fatalf("inode %d: index knows content %q, model %q", ino, got, h)
+		if c := x.Content(ino); c.Hash() != h || c.Written != m.written[ino] {
+			t.Fatalf("inode %d: index knows content %q written %v, model %q written %v", ino, c.Hash(), c.Written,
+				h, m.written[ino])
 		}
 	}
 }
@@ -456,6 +492,9 @@ func (m *model) check(t *rapid.T, x *Index) {
 func (m *model) checkContent(t *rapid.T, ev *schemas.RawEvent, c Change, old string) {
 	if got := c.OldContent.Hash(); got != old {
 		t.Fatalf("content of %d: old hash %q, want %q", ev.Ino, got, old)
+	}
+	if c.Drift != m.drift {
+		t.Fatalf("content of %d (probe %v): drift %v, want %v", ev.Ino, ev.Probe, c.Drift, m.drift)
 	}
 	l := mlink{ev.Ino, ev.ParentIno, string(ev.Name)}
 	if want := m.dirPath(l.parent) + "/" + l.name; m.learned[l] && string(c.Path) != want {
@@ -569,7 +608,7 @@ func replay(x *Index, evs []schemas.RawEvent) (*Index, []string) {
 	out := make([]string, 0, len(evs))
 	for i := range evs {
 		c := x.Apply(&evs[i])
-		out = append(out, string(c.Path)+"\x00"+string(c.OldPath)+"\x00"+c.OldContent.Hash())
+		out = append(out, string(c.Path)+"\x00"+string(c.OldPath)+"\x00"+c.OldContent.Hash()+"\x00"+strconv.FormatBool(c.Drift))
 	}
 	return x, out
 }

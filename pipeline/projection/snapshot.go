@@ -24,7 +24,7 @@ import (
 //	tree (the current view)
 //	tree (the scan's view, only when scanning)
 //	tombs: count, then count × (ino parent name), sorted
-//	contents: count, then count × (ino alg digest size), sorted by inode
+//	contents: count, then count × (ino alg digest size written), sorted by inode
 //
 // and a tree is
 //

@@ -117,6 +117,14 @@ func Content(ino, parent uint64, name string, state schemas.HashState, digest []
 	return ev
 }
 
+// ScanContent is the content event the sensor's scan publishes for regular file ino, named name in
+// parent: no process, probe scan, otherwise as Content.
+func ScanContent(ino, parent uint64, name string, state schemas.HashState, digest []byte, size uint64) schemas.RawEvent {
+	ev := Content(ino, parent, name, state, digest, size)
+	ev.Probe = schemas.ProbeScan
+	return ev
+}
+
 // Digest is a SHA-256-sized digest made of the byte b, for content events.
 func Digest(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
