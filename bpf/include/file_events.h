@@ -107,7 +107,14 @@ static __always_inline struct scratch *begin_record(struct target *t, __u8 kind,
  * container): the paths it names are not host paths, and only the record can say what they were. */
 static __always_inline int foreign_task(void)
 {
-	return host_mntns && task_mntns((struct task_struct *)bpf_get_current_task()) != host_mntns;
+	__u32 ns;
+
+	if (!host_mntns)
+		return 0;
+	/* An exiting task has dropped its namespaces before the files it still held are released (the LSM
+	 * set's file_release at exit): it has no view of its own, and its path is the host's. */
+	ns = task_mntns((struct task_struct *)bpf_get_current_task());
+	return ns && ns != host_mntns;
 }
 
 /* other_mount tells whether mnt is none of the mounts the monitored paths live on (a bind mount, a second

@@ -173,7 +173,9 @@ func (s *Store) persist(marks [numCounters]uint64) error {
 	return nil
 }
 
-// Close closes the file. Numbers reserved and not handed out are skipped by the next run.
+// Close writes the exact marks, so that the next run of the same boot continues where this one stopped,
+// and closes the file. Only a run that does not close (a crash) makes the next one skip what it reserved
+// and did not hand out: consumers see a hole only where numbers may really have been used.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +183,14 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	if err := s.f.Close(); err != nil {
+	var err error
+	if s.next != s.limit {
+		err = s.persist(s.next)
+	}
+	if cerr := s.f.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("closing sequence store: %w", err)
 	}
 	return nil

@@ -36,6 +36,34 @@ func TestRestartNeverReuses(t *testing.T) {
 	}
 }
 
+// TestCloseContinuesExactly: after a Close, the next run of the same boot hands out the very next number
+// of every counter, so a clean restart leaves no hole for consumers to report.
+func TestCloseContinuesExactly(t *testing.T) {
+	dir := t.TempDir()
+	want := [numCounters]uint64{1, 1, 1}
+	for run := range 3 {
+		s, err := Open(dir, "boot-a", Options{Blocks: [numCounters]uint64{7, 3, 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range numCounters {
+			for range 5 + run {
+				n, err := s.Next(c, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != want[c] {
+					t.Fatalf("run %d: %v handed out %d, want %d", run, c, n, want[c])
+				}
+				want[c]++
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestNewBootStartsAtOne(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, "boot-a", Options{})
