@@ -141,3 +141,28 @@ func cloneEvent(ev *schemas.RawEvent) schemas.RawEvent {
 	c.Proc.Comm = clone(ev.Proc.Comm)
 	return c
 }
+
+// followRename tells the hasher where a file it may still be waiting to hash went: a file written under
+// one name and renamed over another before it was hashed (a vim-style save, sed -i) is then found by its
+// new path where the hasher cannot open it by handle.
+func (s *Sensor) followRename(raw *schemas.RawEvent) {
+	if s.hasher == nil || raw.Ino == 0 {
+		return
+	}
+	s.hasher.Repath(raw.Dev, raw.Ino, func(old string) string { return s.renamedPath(old, raw) })
+}
+
+// renamedPath is where rename raw took the file whose path was old: the record's own path where it names
+// the new side as a host path, else old's directory with the new name when the file stayed in it, else
+// old (unknown).
+func (s *Sensor) renamedPath(old string, raw *schemas.RawEvent) string {
+	switch {
+	case raw.Flags&schemas.FlagRenameExchange != 0:
+		return old
+	case len(raw.Path) > 0 && raw.Flags&schemas.FlagProcessView == 0:
+		return filepath.Join(s.cfg.HostRoot, string(raw.Path))
+	case old != "" && raw.OldParentIno == raw.ParentIno && len(raw.Name) > 0:
+		return filepath.Join(filepath.Dir(old), string(raw.Name))
+	}
+	return old
+}

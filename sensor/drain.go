@@ -99,6 +99,9 @@ func (s *Sensor) batchKernel(raw *schemas.RawEvent, kseq uint64) error {
 	if err := s.batch.addKernel(raw, kseq); err != nil {
 		return err
 	}
+	if raw.Kind == schemas.KindRename {
+		s.followRename(raw)
+	}
 	if movedIn(raw) {
 		s.queueRescan(raw.Dev) // after the rename is batched: the epoch follows it
 	}

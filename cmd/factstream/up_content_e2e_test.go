@@ -142,15 +142,7 @@ func TestUpContentEndToEnd(t *testing.T) {
 	phase("first versions", func(s contentStyle) string { return s.setup }, func(s contentStyle) bool { return s.change == "" })
 	phase("second versions", func(s contentStyle) string { return s.change }, func(contentStyle) bool { return true })
 
-	_ = up.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
-		}
-	case <-time.After(testtime.Scaled(20 * time.Second)):
-		t.Error("up did not stop in time after SIGINT")
-	}
+	stopUp(t, up, exited, upErr)
 }
 
 // expected is the content event one inode must give.

@@ -332,15 +332,7 @@ func TestUpEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = tail.Process.Signal(os.Interrupt)
-	_ = up.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
-		}
-	case <-time.After(testtime.Scaled(20 * time.Second)):
-		t.Error("up did not stop in time after SIGINT")
-	}
+	stopUp(t, up, exited, upErr)
 	if err := tail.Wait(); err != nil {
 		t.Errorf("tail after SIGINT: %v\n%s", err, tailErr.String())
 	}
@@ -514,4 +506,18 @@ func waitFor(t *testing.T, l *lines, from int, w want, timeout time.Duration) (i
 func sha256Of(data string) string {
 	sum := sha256.Sum256([]byte(data))
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// stopUp interrupts up and waits for it to exit cleanly.
+func stopUp(t *testing.T, up *exec.Cmd, exited <-chan error, upErr *lockedBuffer) {
+	t.Helper()
+	_ = up.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("up after SIGINT: %v\n%s", err, upErr.String())
+		}
+	case <-time.After(testtime.Scaled(20 * time.Second)):
+		t.Error("up did not stop in time after SIGINT")
+	}
 }

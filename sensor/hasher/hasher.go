@@ -25,6 +25,7 @@ type Hasher struct {
 
 	mu      sync.Mutex
 	entries map[Identity]*entry // waiting or being hashed
+	inodes  map[inodeKey]Identity // the identity in entries of each inode, for Repath
 	// background counts the entries SubmitWait queued that no Submit has taken over since.
 	background int
 	queue      queue         // the waiting ones Submit queued, soonest due first
@@ -63,7 +64,7 @@ func New(cfg Config) (*Hasher, error) {
 		return nil, err
 	}
 	h := &Hasher{cfg: cfg, newHash: digest(cfg.Algorithm), chunk: 64 << 10,
-		fs: map[uint64]*filesystem{}, entries: map[Identity]*entry{}, wake: make(chan struct{})}
+		fs: map[uint64]*filesystem{}, entries: map[Identity]*entry{}, inodes: map[inodeKey]Identity{}, wake: make(chan struct{})}
 	if h.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (h *Hasher) Submit(req Request) error {
 		return nil
 	case e == nil:
 		e = &entry{req: req, due: due, coalesced: 1, index: -1}
-		h.entries[req.ID] = e
+		h.add(e)
 		h.wait(e)
 	default:
 		h.metrics.coalesced.Inc()
@@ -152,7 +153,7 @@ func (h *Hasher) SubmitWait(ctx context.Context, req Request) (queued bool, _ er
 		h.mu.Lock()
 	}
 	e := &entry{req: req, due: time.Now().Add(h.cfg.Quiet), coalesced: 1, index: -1, background: true}
-	h.entries[req.ID] = e
+	h.add(e)
 	h.background++
 	h.wait(e)
 	h.changed()
@@ -305,7 +306,7 @@ func (h *Hasher) finish(e *entry, res Result) {
 		e.retries = 0
 	default:
 		h.foreground(e)
-		delete(h.entries, e.req.ID)
+		h.remove(e)
 		h.changed() // room for SubmitWait
 		return
 	}
@@ -348,4 +349,46 @@ func (q *queue) Pop() any {
 	e.index = -1
 	*q = old[:len(old)-1]
 	return e
+}
+
+// inodeKey is an inode without its generation.
+type inodeKey struct{ dev, ino uint64 }
+
+// add puts e in entries; h.mu is held.
+func (h *Hasher) add(e *entry) {
+	h.entries[e.req.ID] = e
+	h.inodes[inodeKey{e.req.ID.Dev, e.req.ID.Ino}] = e.req.ID
+}
+
+// remove takes e out of entries; h.mu is held.
+func (h *Hasher) remove(e *entry) {
+	delete(h.entries, e.req.ID)
+	k := inodeKey{e.req.ID.Dev, e.req.ID.Ino}
+	if h.inodes[k] == e.req.ID {
+		delete(h.inodes, k)
+	}
+}
+
+// Repath follows a rename the caller saw after the release it asked about: the request waiting or being
+// hashed for inode (dev, ino), if any, falls back to the path to(old) from now on, old being its own
+// ("" when it has none). A file renamed before it was hashed (a vim-style save, sed -i) is thus still
+// found by path where no handle can be built; the inode check still guards what is read. An attempt
+// already under way with the old path is followed by one more.
+func (h *Hasher) Repath(dev, ino uint64, to func(old string) string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.inodes[inodeKey{dev, ino}]
+	if !ok {
+		return
+	}
+	e := h.entries[id]
+	if e == nil {
+		return
+	}
+	if p := to(e.req.Path); p != e.req.Path {
+		e.req.Path = p
+		if e.hashing {
+			e.again = true
+		}
+	}
 }

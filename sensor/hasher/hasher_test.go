@@ -471,3 +471,40 @@ func TestManyFiles(t *testing.T) {
 	}
 	noResult(t, results, 100*time.Millisecond, "each file is hashed once")
 }
+
+// TestRepath: a file renamed while it waits (a vim-style save: written as a temporary name, renamed over
+// the real one) is found by the path Repath gives where there is no handle to open it by; without it,
+// the stale path finds nothing.
+func TestRepath(t *testing.T) {
+	for _, follow := range []bool{true, false} {
+		t.Run(map[bool]string{true: "followed", false: "not followed"}[follow], func(t *testing.T) {
+			dir := t.TempDir()
+			h, results := start(t, Config{Quiet: 50 * time.Millisecond, BytesPerSecond: -1})
+			req := writeFile(t, dir, ".f.swp", []byte("saved"))
+			if err := h.Submit(req); err != nil {
+				t.Fatal(err)
+			}
+			final := filepath.Join(dir, "f")
+			if err := os.Rename(req.Path, final); err != nil {
+				t.Fatal(err)
+			}
+			if follow {
+				h.Repath(req.ID.Dev, req.ID.Ino, func(old string) string {
+					if old != req.Path {
+						t.Errorf("Repath saw %q, want %q", old, req.Path)
+					}
+					return final
+				})
+			}
+			h.Repath(req.ID.Dev, req.ID.Ino+1, func(string) string { return "/nonexistent" }) // another inode: untouched
+			r := waitResult(t, results, "the renamed file's hash")
+			want := sha256.Sum256([]byte("saved"))
+			switch {
+			case follow && (r.State != StateOK || !bytes.Equal(r.Digest, want[:])):
+				t.Fatalf("followed: %s (%s), want ok %x", r.State, r.Reason, want)
+			case !follow && r.State != StateUnreadable:
+				t.Fatalf("not followed: %s (%s), want unreadable", r.State, r.Reason)
+			}
+		})
+	}
+}
