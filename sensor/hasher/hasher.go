@@ -24,7 +24,7 @@ type Hasher struct {
 	fs   map[uint64]*filesystem
 
 	mu      sync.Mutex
-	entries map[Identity]*entry // waiting or being hashed
+	entries map[Identity]*entry   // waiting or being hashed
 	inodes  map[inodeKey]Identity // the identity in entries of each inode, for Repath
 	// background counts the entries SubmitWait queued that no Submit has taken over since.
 	background int
