@@ -14,10 +14,10 @@ import (
 )
 
 // loadProbes loads the real probes, or skips saying why they cannot run here.
-func loadProbes(t *testing.T) *bpf.Probes { return loadProbesWith(t, bpf.Options{}) }
+func loadProbes(t testing.TB) *bpf.Probes { return loadProbesWith(t, bpf.Options{}) }
 
 // loadProbesWith loads the real probes with opts, or skips saying why they cannot run here.
-func loadProbesWith(t *testing.T, opts bpf.Options) *bpf.Probes {
+func loadProbesWith(t testing.TB, opts bpf.Options) *bpf.Probes {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("loading probes needs root")

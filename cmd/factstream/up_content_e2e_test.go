@@ -212,3 +212,64 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpDriftEndToEnd: a file changed while `factstream up` was stopped (no pinned probes, so nothing saw
+// it) is reported by the next start's scan as one drift event with the hash from before and the hash it
+// has now, and the files already there when up first started print nothing.
+func TestUpDriftEndToEnd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("loading probes needs root")
+	}
+	if testing.Short() {
+		t.Skip("starts the whole pipeline against the kernel")
+	}
+	root, data := t.TempDir(), t.TempDir()
+	mon := filepath.Join(root, "mon")
+	must(t, os.Mkdir(mon, 0o755))
+	keep, other := filepath.Join(mon, "keep.txt"), filepath.Join(mon, "other.txt")
+	must(t, os.WriteFile(keep, []byte("before\n"), 0o644))
+	must(t, os.WriteFile(other, []byte("unchanged\n"), 0o644))
+	probes := os.Getenv(envE2EProbes)
+	if probes == "" {
+		probes = "auto"
+	}
+	run := func(what string) (*lines, func()) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), testtime.Scaled(2*time.Minute))
+		ready, metrics := filepath.Join(data, "ready-"+what), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		up, out, upErr, exited := startUp(t, ctx, probes, "--json", "--path", mon, "--path", mon+"/**", "--data-dir", data,
+			"--ready-file", ready, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--log-level", "warn", "--metrics-listen", metrics)
+		// The scan's hashes come in the background, after ready.
+		waitMetricAbove(t, metrics, "factstream_sensor_hash_hashed_total", 1, testtime.Scaled(30*time.Second))
+		return out, func() { stopUp(t, up, exited, upErr); cancel() }
+	}
+	out, stop := run("first")
+	time.Sleep(testtime.Scaled(2 * time.Second)) // the resolver's lateness: what it would print, it has
+	stop()
+	if evs, raw, _ := out.snapshot(); len(evs) != 0 {
+		t.Fatalf("the first start printed %d lines for files already there, want none:\n%s", len(evs), strings.Join(raw, "\n"))
+	}
+	must(t, os.WriteFile(keep, []byte("changed while nothing watched\n"), 0o644))
+	out, stop = run("second")
+	defer stop()
+	i, _ := waitFor(t, out, 0, want{find: map[string]string{"type": "drift", "path": keep}}, testtime.Scaled(30*time.Second))
+	if i < 0 {
+		_, raw, _ := out.snapshot()
+		t.Fatalf("no drift of %s after the restart; up printed:\n%s", keep, strings.Join(raw, "\n"))
+	}
+	evs, raw, _ := out.snapshot()
+	ev := evs[i]
+	for k, v := range map[string]string{"host_path": keep, "hash": sha256Of("changed while nothing watched\n"), "old_hash": sha256Of("before\n"),
+		"size": "30", "old_size": "7", "hash_state": "ok"} {
+		if got := get(ev, k); got != v {
+			t.Errorf("drift %s = %q, want %q: %s", k, got, v, raw[i])
+		}
+	}
+	time.Sleep(testtime.Scaled(2 * time.Second))
+	evs, raw, _ = out.snapshot()
+	for j := range evs {
+		if j != i { // a gap would mean the clean restart skipped sequence numbers
+			t.Errorf("unexpected line after the restart: %s", raw[j])
+		}
+	}
+}

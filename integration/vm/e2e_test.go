@@ -21,7 +21,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	runInEachKernel(t, "lsm", Options{
 		Binary:    BuildTestBinary(t, cliPackage),
-		Args:      []string{"-test.v", "-test.count=1", "-test.run=^(TestUpEndToEnd|TestUpContentEndToEnd)$", "-test.timeout=40m"},
+		Args:      []string{"-test.v", "-test.count=1", "-test.run=^(TestUpEndToEnd|TestUpContentEndToEnd|TestUpDriftEndToEnd)$", "-test.timeout=40m"},
 		Env:       []string{"FACTSTREAM_E2E_PROBES=lsm", testtime.Env + "=8"},
 		Files:     map[string]string{GuestBusybox: busybox},
 		MemoryMiB: 2048,

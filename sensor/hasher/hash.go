@@ -21,7 +21,9 @@ func (w *worker) hash(ctx context.Context, req Request) (Result, error) {
 	res := Result{ID: req.ID, Algorithm: w.h.cfg.Algorithm, Request: req}
 	o, err := w.h.open(req)
 	if err != nil {
-		return unreadableResult(res, err), nil
+		res = unreadableResult(res, err)
+		res.pathGone = errors.Is(err, unix.ENOENT)
+		return res, nil
 	}
 	defer unix.Close(o.fd)
 	res.ByHandle = o.byHandle

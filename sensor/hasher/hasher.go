@@ -291,14 +291,22 @@ func (h *Hasher) next(ctx context.Context) (*entry, entry, bool) {
 func (h *Hasher) finish(e *entry, res Result) {
 	h.mu.Lock()
 	retry := res.State == StateChangedDuringHash && e.retries < h.cfg.MaxRetries
+	// A file gone from its path may be on its way to a new one (Repath): try again, quietly, before
+	// saying it is unreadable.
+	moved := res.pathGone && (e.again || e.retries < h.cfg.MaxRetries)
 	h.mu.Unlock()
 	res.Retry = retry
-	h.deliver(res)
+	if !moved {
+		h.deliver(res)
+	}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e.hashing = false
 	switch {
+	case moved && !e.again:
+		e.retries++
+		e.due = later(e.due, time.Now().Add(h.cfg.Quiet))
 	case retry:
 		e.retries++
 		e.due = later(e.due, time.Now().Add(h.cfg.Quiet))

@@ -12,9 +12,14 @@ import (
 const openFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_NOATIME
 
 // unreadable is why a file could not be opened as the request's inode; it becomes a Result's Reason.
-type unreadable struct{ reason string }
+type unreadable struct {
+	reason string
+	err    error // the system call's, where there is one
+}
 
 func (u *unreadable) Error() string { return u.reason }
+
+func (u *unreadable) Unwrap() error { return u.err }
 
 // opened is a file opened as the request's inode, with its stat from just after the open.
 type opened struct {
@@ -43,15 +48,15 @@ func (h *Hasher) open(req Request) (opened, error) {
 	}
 	if req.Path == "" {
 		if handleErr == nil {
-			return opened{}, &unreadable{"no handle layout for the filesystem and no path"}
+			return opened{}, &unreadable{reason: "no handle layout for the filesystem and no path"}
 		}
-		return opened{}, &unreadable{handleErr.Error() + ", and no path"}
+		return opened{}, &unreadable{reason: handleErr.Error() + ", and no path"}
 	}
 	fd, err := openRetryNoatime(func(flags int) (int, error) {
 		return unix.Open(req.Path, flags|unix.O_NOFOLLOW, 0)
 	})
 	if err != nil {
-		return opened{}, &unreadable{fmt.Sprintf("opening %s: %v", req.Path, err)}
+		return opened{}, &unreadable{reason: fmt.Sprintf("opening %s: %v", req.Path, err), err: err}
 	}
 	o, err := h.check(fd, req, l, false)
 	if err == nil {
@@ -81,7 +86,7 @@ func (h *Hasher) check(fd int, req Request, l *layout, byHandle bool) (opened, e
 	o := opened{fd: fd, byHandle: byHandle}
 	fail := func(reason string) (opened, error) {
 		unix.Close(fd)
-		return opened{}, &unreadable{reason}
+		return opened{}, &unreadable{reason: reason}
 	}
 	if err := unix.Fstat(fd, &o.st); err != nil {
 		return fail(fmt.Sprintf("fstat: %v", err))

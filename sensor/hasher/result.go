@@ -62,4 +62,8 @@ type Result struct {
 	// before (0 for a retry after StateChangedDuringHash that no request came for).
 	Request   Request
 	Coalesced int
+
+	// pathGone: the file was not at the request's path (and no handle opened it). It may have been
+	// renamed, with a Repath on its way: finish tries again before it says unreadable.
+	pathGone bool
 }
