@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"time"
@@ -119,11 +120,12 @@ func (s *Sensor) addHashFilesystems(roots []string) {
 		return
 	}
 	for _, root := range roots {
-		if err := s.hasher.AddFilesystem(filepath.Join(s.cfg.HostRoot, root)); err != nil && !errors.Is(err, hasher.ErrNoLayout) {
-			s.log.Debug("the hasher opens files below this root by path", zap.String("root", root), zap.Error(err))
-		} else if err != nil {
+		switch err := s.hasher.AddFilesystem(filepath.Join(s.cfg.HostRoot, root)); {
+		case errors.Is(err, hasher.ErrNoLayout):
 			s.log.Info("the hasher opens files below this root by path: its filesystem's file handles were not learned",
 				zap.String("root", root), zap.Error(err))
+		case err != nil:
+			s.log.Debug("the hasher opens files below this root by path", zap.String("root", root), zap.Error(err))
 		}
 	}
 }
@@ -131,14 +133,8 @@ func (s *Sensor) addHashFilesystems(roots []string) {
 // cloneEvent copies ev with byte slices of its own: a converted record aliases the reader's buffer.
 func cloneEvent(ev *schemas.RawEvent) schemas.RawEvent {
 	c := *ev
-	clone := func(b []byte) []byte {
-		if len(b) == 0 {
-			return nil
-		}
-		return append([]byte(nil), b...)
-	}
-	c.Name, c.Path, c.OldName, c.OldPath, c.Aux = clone(ev.Name), clone(ev.Path), clone(ev.OldName), clone(ev.OldPath), clone(ev.Aux)
-	c.Proc.Comm = clone(ev.Proc.Comm)
+	c.Name, c.Path, c.OldName, c.OldPath = bytes.Clone(ev.Name), bytes.Clone(ev.Path), bytes.Clone(ev.OldName), bytes.Clone(ev.OldPath)
+	c.Aux, c.Proc.Comm = bytes.Clone(ev.Aux), bytes.Clone(ev.Proc.Comm)
 	return c
 }
 
@@ -153,15 +149,16 @@ func (s *Sensor) followRename(raw *schemas.RawEvent) {
 }
 
 // renamedPath is where rename raw took the file whose path was old: the record's own path where it names
-// the new side as a host path, else old's directory with the new name when the file stayed in it, else
-// old (unknown).
+// the new side as a host path (hostPathOf), else old's directory with the new name when the file stayed
+// in it, else old (unknown).
 func (s *Sensor) renamedPath(old string, raw *schemas.RawEvent) string {
-	switch {
-	case raw.Flags&schemas.FlagRenameExchange != 0:
+	if raw.Flags&schemas.FlagRenameExchange != 0 {
 		return old
-	case len(raw.Path) > 0 && raw.Flags&schemas.FlagProcessView == 0:
-		return filepath.Join(s.cfg.HostRoot, string(raw.Path))
-	case old != "" && raw.OldParentIno == raw.ParentIno && len(raw.Name) > 0:
+	}
+	if p := s.hostPathOf(raw); p != "" {
+		return p
+	}
+	if old != "" && raw.OldParentIno == raw.ParentIno && len(raw.Name) > 0 {
 		return filepath.Join(filepath.Dir(old), string(raw.Name))
 	}
 	return old
