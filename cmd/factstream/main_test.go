@@ -179,3 +179,12 @@ func storedEvents(t *testing.T, nc *nats.Conn) []schemas.RawEvent {
 	}
 	return out
 }
+
+func TestTailCommandNamesDataDirOnlyWhenNotDefault(t *testing.T) {
+	if got := tailCommand(defaultDataDir()); got != "factstream tail" {
+		t.Errorf("tailCommand(default) = %q, want plain factstream tail", got)
+	}
+	if got, want := tailCommand("/tmp/fs"), "factstream tail --data-dir /tmp/fs"; got != want {
+		t.Errorf("tailCommand(/tmp/fs) = %q, want %q", got, want)
+	}
+}

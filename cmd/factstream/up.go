@@ -323,8 +323,17 @@ func printBanner(w io.Writer, cfg sensor.Config, st *sensorStack, took time.Dura
   probes    %s: %s
   data      %s (NATS JetStream store %s)
   nats      %s, credentials in %s (root only)
-            factstream tail --data-dir %s
+            %s
             nats --server %s --nkey %s stream info %s
 `, took.Round(time.Millisecond), cfg.Host, strings.Join(cfg.Paths, "  "), st.probes.Set(), st.probes.Why(),
-		cfg.StateDir, embeddedStore(cfg), url, filepath.Dir(reader), cfg.StateDir, url, reader, schemas.ActivityStream)
+		cfg.StateDir, embeddedStore(cfg), url, filepath.Dir(reader), tailCommand(cfg.StateDir), url, reader, schemas.ActivityStream)
+}
+
+// tailCommand is how to follow the events of an up whose data is in dataDir: plain `factstream tail`
+// when that is the default, so the banner shows no flag a user does not need.
+func tailCommand(dataDir string) string {
+	if dataDir == defaultDataDir() {
+		return "factstream tail"
+	}
+	return "factstream tail --data-dir " + dataDir
 }
